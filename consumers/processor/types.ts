@@ -1,0 +1,55 @@
+/**
+ * What a runtime (embedded shard worker, MultiLang child, Lambda handler) gets back from the shared
+ * record processor for one batch. Runtimes differ only in how they receive records and acknowledge them.
+ */
+import type { CorrectionRequest, Rejection, StreamRecord } from '../contract/outputs.ts';
+
+/** One output ready for a sink: the JSON line plus what sinks need to route it. */
+export interface EncodedOutput {
+  readonly id: string;
+  readonly kind: string;
+  readonly deviceId: string;
+  /** Event time the output is partitioned by (S3 `dt=`/`hour=`), epoch ms. */
+  readonly partitionMs: number;
+  /** Newline-terminated JSON. */
+  readonly line: string;
+}
+
+export interface BatchCounts {
+  /** Records received in the batch. */
+  in: number;
+  /** Records accepted into the calculation (including late ones that raised a correction request). */
+  accepted: number;
+  /** Records rejected with a reason (they are in `rejections`). */
+  rejected: number;
+  /** Repeats of an already processed `(deviceId, seq)`: counted, not re-emitted. */
+  duplicates: number;
+}
+
+export interface BatchOutcome {
+  /** Results for the results sink (Firehose → `results/dt=…/hour=…/`). */
+  readonly results: EncodedOutput[];
+  /** The accepted events, verbatim, for the raw archive (Firehose → `raw/…`) the correction handler reads. */
+  readonly archive: EncodedOutput[];
+  /** Rejected records for the DLQ, each with its reason code and original bytes. */
+  readonly rejections: Rejection[];
+  /** Correction requests for the correction handler (also written to results for audit). */
+  readonly corrections: CorrectionRequest[];
+  readonly counts: BatchCounts;
+}
+
+/** The shared record processor: pure apart from the state it carries between batches. */
+export interface RecordProcessorApi {
+  process(records: readonly StreamRecord[]): BatchOutcome;
+  /**
+   * Closes every open window and gap as if the stream ended (used at SHARD_END so child shards start
+   * from a settled state, and by replay at the end of its range).
+   */
+  flush(): BatchOutcome;
+  /** Compact, versioned binary snapshot of all per-device state. */
+  snapshot(): Uint8Array;
+  /** Restores state from one snapshot, or merges several (the parents of a child shard after resharding). */
+  restore(snapshots: readonly Uint8Array[]): void;
+  /** Devices currently held in state. */
+  readonly deviceCount: number;
+}
