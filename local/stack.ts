@@ -1,0 +1,206 @@
+/**
+ * The embedded AWS-compatible stack: kinesalite, dynalite and s3rver from npm plus the project's own
+ * EventBridge, Firehose and SQS stand-ins, all in this process on 127.0.0.1. The real `@aws-sdk/*`
+ * clients talk to it over HTTP exactly as they talk to AWS.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dynalite from 'dynalite';
+import kinesalite from 'kinesalite';
+import S3rver from 's3rver';
+import type { AwsClientsConfig } from '../consumers/aws/clients.ts';
+import { createAwsClients } from '../consumers/aws/clients.ts';
+import { ConfigError } from '../consumers/contract/errors.ts';
+import { createEventBridgeStandIn, type EventBridgeStandIn } from './eventbridge/service.ts';
+import { createFirehoseStandIn, type FirehoseStandIn } from './firehose/service.ts';
+import { createSqsStandIn, type SqsStandIn } from './sqs/service.ts';
+import { closeServer, listen } from './wire/json-server.ts';
+
+/** s3rver accepts only its own key pair; every other local service accepts any, so all use this one. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export interface LocalStackOptions {
+  /**
+   * Keep data on disk under this directory so a restart resumes: Kinesis and DynamoDB in LevelDB
+   * (kinesalite/dynalite `path`, which needs the prebuilt leveldown/classic-level binaries), S3 as
+   * s3rver files, the stand-ins as JSON files.
+   * @default in-memory (S3 in a temporary directory removed on stop)
+   */
+  readonly dataDir?: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** Fixed ports, e.g. for the CLI. @default 0 for each (ephemeral) */
+  readonly ports?: Partial<Record<keyof LocalEndpoints, number>>;
+  /**
+   * How long kinesalite keeps a stream CREATING/DELETING/UPDATING and dynalite a table CREATING, in ms.
+   * Small so tests are fast; AWS takes seconds.
+   * @default 20
+   */
+  readonly transitionMs?: number;
+  /** Firehose stand-in: how often buffers are checked against their BufferingHints interval, in ms. @default 200 */
+  readonly firehoseTickMs?: number;
+}
+
+export interface LocalEndpoints {
+  kinesis: string;
+  dynamodb: string;
+  s3: string;
+  firehose: string;
+  eventbridge: string;
+  sqs: string;
+  /** Wired by the models' InvokeEndpoint stand-in when it runs. */
+  sagemakerRuntime?: string;
+}
+
+export interface LocalStack {
+  readonly endpoints: LocalEndpoints;
+  readonly region: string;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The project's stand-ins, for tests and the CLI (flush Firehose buffers, inject wire faults). */
+  readonly standIns: {
+    readonly firehose: FirehoseStandIn;
+    readonly eventbridge: EventBridgeStandIn;
+    readonly sqs: SqsStandIn;
+  };
+  stop(): Promise<void>;
+}
+
+/** The client configuration that points every SDK client at the stack. */
+export function localClientsConfig(stack: LocalStack): AwsClientsConfig {
+  return { region: stack.region, endpoints: { ...stack.endpoints }, credentials: { ...stack.credentials } };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const transitionMs = options.transitionMs ?? 20;
+  const ports = options.ports ?? {};
+  const dataDir = options.dataDir;
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const s3Directory =
+    dataDir === undefined ? mkdtempSync(join(tmpdir(), 'fleetstream-s3-')) : join(dataDir, 's3');
+
+  const kinesisServer = levelServer('kinesalite', () =>
+    kinesalite({
+      path: dataDir === undefined ? undefined : join(dataDir, 'kinesis'),
+      createStreamMs: transitionMs,
+      deleteStreamMs: transitionMs,
+      updateStreamMs: transitionMs,
+      shardLimit: 100,
+    }),
+  );
+  const dynamoServer = levelServer('dynalite', () =>
+    dynalite({
+      path: dataDir === undefined ? undefined : join(dataDir, 'dynamodb'),
+      createTableMs: transitionMs,
+      deleteTableMs: transitionMs,
+      updateTableMs: transitionMs,
+    }),
+  );
+  const s3rver = new S3rver({ address: host, port: ports.s3 ?? 0, silent: true, directory: s3Directory });
+
+  const started: Array<() => Promise<void>> = [];
+  try {
+    const kinesis = await listen(kinesisServer, host, ports.kinesis);
+    started.push(() => closeServer(kinesisServer));
+    const dynamodb = await listen(dynamoServer, host, ports.dynamodb);
+    started.push(() => closeServer(dynamoServer));
+    const s3Address = await s3rver.run();
+    started.push(() => s3rver.close());
+    const s3 = `http://${host}:${s3Address.port}`;
+
+    const sqs = createSqsStandIn({
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      statePath: dataDir === undefined ? undefined : join(dataDir, 'sqs.json'),
+    });
+    const sqsEndpoint = await listen(sqs.service.server, host, ports.sqs);
+    sqs.setEndpoint(sqsEndpoint);
+    started.push(() => sqs.close());
+
+    // The stand-ins reach the other services through the same real SDK clients the application uses.
+    const internalClients = createAwsClients({
+      region,
+      endpoints: { kinesis, s3, sqs: sqsEndpoint },
+      credentials: LOCAL_CREDENTIALS,
+    });
+    started.push(async () => internalClients.destroy());
+
+    const firehose = createFirehoseStandIn({
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      s3: internalClients.s3,
+      tickMs: options.firehoseTickMs ?? 200,
+      statePath: dataDir === undefined ? undefined : join(dataDir, 'firehose.json'),
+    });
+    const firehoseEndpoint = await listen(firehose.service.server, host, ports.firehose);
+    started.push(() => firehose.close());
+
+    const eventbridge = createEventBridgeStandIn({
+      region,
+      accountId: LOCAL_ACCOUNT_ID,
+      kinesis: internalClients.kinesis,
+      sqs: internalClients.sqs,
+      statePath: dataDir === undefined ? undefined : join(dataDir, 'eventbridge.json'),
+    });
+    const eventbridgeEndpoint = await listen(eventbridge.service.server, host, ports.eventbridge);
+    started.push(() => eventbridge.close());
+
+    let stopped = false;
+    return {
+      endpoints: {
+        kinesis,
+        dynamodb,
+        s3,
+        firehose: firehoseEndpoint,
+        eventbridge: eventbridgeEndpoint,
+        sqs: sqsEndpoint,
+      },
+      region,
+      credentials: { ...LOCAL_CREDENTIALS },
+      standIns: { firehose, eventbridge, sqs },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopAll(started);
+        if (dataDir === undefined) rmSync(s3Directory, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopAll(started);
+    if (dataDir === undefined) rmSync(s3Directory, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Stops in reverse start order so the stand-ins drain into services that are still up. */
+async function stopAll(started: Array<() => Promise<void>>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const stop of started.reverse()) {
+    try {
+      await stop();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw new AggregateError(errors, 'local stack did not stop cleanly');
+}
+
+/** The LevelDB binaries are only loaded for `dataDir`; if they are missing, say so instead of a stack trace. */
+function levelServer(name: string, create: () => Server): Server {
+  try {
+    return create();
+  } catch (error) {
+    throw new ConfigError(
+      `${name} could not open its on-disk store (LevelDB binary missing?); run without dataDir`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import { ensureBucket, ensureStream, ensureTable, LEASE_TABLE_HASH_KEY } from '../../local/resources.ts';
+import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+
+describe('local stack: kinesalite, dynalite and s3rver with the real SDK clients', () => {
+  let stack: LocalStack;
+  let clients: AwsClients;
+
+  before(async () => {
+    stack = await startLocalStack();
+    clients = createAwsClients(localClientsConfig(stack));
+  });
+  after(async () => {
+    clients.destroy();
+    await stack.stop();
+  });
+
+  it('serves every endpoint on an ephemeral 127.0.0.1 port', () => {
+    const urls = Object.values(stack.endpoints);
+    assert.equal(new Set(urls).size, urls.length);
+    for (const url of urls) assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('puts and gets a Kinesis record on the shard its partition key hashes to', async () => {
+    await ensureStream(clients, 'stack-test', 1);
+    // Creating twice is a no-op, not an error.
+    await ensureStream(clients, 'stack-test', 1);
+    const put = await clients.kinesis.send(
+      new PutRecordCommand({ StreamName: 'stack-test', PartitionKey: 'dev-1', Data: Buffer.from('hello') }),
+    );
+    const { ShardIterator } = await clients.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: 'stack-test',
+        ShardId: put.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const { Records } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+    assert.equal(Records?.length, 1);
+    assert.equal(Buffer.from(Records![0]!.Data!).toString(), 'hello');
+    assert.equal(Records![0]!.PartitionKey, 'dev-1');
+    assert.equal(Records![0]!.SequenceNumber, put.SequenceNumber);
+  });
+
+  it('puts and gets a DynamoDB item', async () => {
+    await ensureTable(clients, 'stack-leases', LEASE_TABLE_HASH_KEY);
+    await ensureTable(clients, 'stack-leases', LEASE_TABLE_HASH_KEY);
+    await clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: 'stack-leases',
+        Item: { leaseKey: { S: 'shardId-000000000000' }, leaseCounter: { N: '7' } },
+      }),
+    );
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: 'stack-leases', Key: { leaseKey: { S: 'shardId-000000000000' } } }),
+    );
+    assert.deepEqual(Item?.leaseCounter, { N: '7' });
+  });
+
+  it('puts and gets an S3 object (path-style, S3RVER credentials)', async () => {
+    await ensureBucket(clients, 'stack-bucket');
+    await ensureBucket(clients, 'stack-bucket');
+    await clients.s3.send(new PutObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json', Body: '{"x":1}' }));
+    const object = await clients.s3.send(new GetObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json' }));
+    assert.equal(await object.Body?.transformToString(), '{"x":1}');
+  });
+});
