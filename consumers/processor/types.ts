@@ -48,8 +48,11 @@ export interface RecordProcessorApi {
   flush(): BatchOutcome;
   /** Compact, versioned binary snapshot of all per-device state. */
   snapshot(): Uint8Array;
-  /** Restores state from one snapshot, or merges several (the parents of a child shard after resharding). */
-  restore(snapshots: readonly Uint8Array[]): void;
+  /**
+   * Restores state from one snapshot, or merges several (the parents of a child shard after resharding).
+   * `ownsDevice` keeps only the devices whose partition key hashes into this shard's range.
+   */
+  restore(snapshots: readonly Uint8Array[], options?: { ownsDevice?: (deviceId: string) => boolean }): void;
   /** Devices currently held in state. */
   readonly deviceCount: number;
 }

@@ -1,0 +1,118 @@
+/**
+ * The record processor every runtime shares: raw records in, encoded outputs and exact counts out.
+ * decode → validate → verify → calculate → encode, with no I/O; runtimes own fetching and acknowledging.
+ */
+
+import { DeviceCalculator } from '../calculate/calculator.ts';
+import { restoreCalculator, snapshotCalculator } from '../calculate/snapshot.ts';
+import { type FleetConfig, parseFleetConfig } from '../config.ts';
+import { decodeTelemetry } from '../contract/decode.ts';
+import type { Rejection, StreamRecord } from '../contract/outputs.ts';
+import type { RejectReason } from '../contract/reasons.ts';
+import { Verifier } from '../verify/verify.ts';
+import { OutputCollector } from './encode.ts';
+import type { BatchOutcome, RecordProcessorApi } from './types.ts';
+
+export interface RecordProcessorOptions {
+  /** The fleet's validated configuration. @default parseFleetConfig() — the documented defaults */
+  readonly config?: FleetConfig;
+}
+
+export interface RestoreOptions {
+  /**
+   * Keeps only the devices this processor owns: after a split, each child shard restores its parent's
+   * snapshot but takes only the devices whose partition key hashes into its own range.
+   * @default every device
+   */
+  readonly ownsDevice?: (deviceId: string) => boolean;
+}
+
+export class RecordProcessor implements RecordProcessorApi {
+  readonly config: FleetConfig;
+  private calculator: DeviceCalculator;
+  private readonly verifier: Verifier;
+
+  constructor(options: RecordProcessorOptions = {}) {
+    this.config = options.config ?? parseFleetConfig();
+    this.calculator = new DeviceCalculator(this.config);
+    this.verifier = new Verifier(this.config);
+  }
+
+  get deviceCount(): number {
+    return this.calculator.deviceCount;
+  }
+
+  process(records: readonly StreamRecord[]): BatchOutcome {
+    const out = new OutputCollector();
+    const calculator = this.calculator;
+    for (const record of records) {
+      out.counts.in++;
+      const decoded = decodeTelemetry(record.data, this.config.maxRecordBytes);
+      if (!decoded.ok) {
+        out.rejections.push(
+          rejection(record, decoded.reason, decoded.message, decoded.deviceId, decoded.seq),
+        );
+      } else {
+        const { detail, tsMs } = decoded;
+        const violation = this.verifier.check(
+          detail,
+          tsMs,
+          record.arrivalMs,
+          calculator.select(detail.deviceId),
+        );
+        if (violation !== undefined) {
+          out.rejections.push(
+            rejection(record, violation.reason, violation.message, detail.deviceId, detail.seq),
+          );
+        } else if (calculator.apply(detail, tsMs, record.arrivalMs, out) === 'duplicate') {
+          out.counts.duplicates++;
+        } else {
+          out.counts.accepted++;
+          out.archiveRecord(record, detail.deviceId, detail.seq, tsMs);
+        }
+      }
+      calculator.advanceStreamTime(record.arrivalMs, out);
+    }
+    out.counts.rejected = out.rejections.length;
+    return out.outcome();
+  }
+
+  flush(): BatchOutcome {
+    const out = new OutputCollector();
+    this.calculator.flush(out);
+    return out.outcome();
+  }
+
+  snapshot(): Uint8Array {
+    return snapshotCalculator(this.calculator);
+  }
+
+  restore(snapshots: readonly Uint8Array[], options: RestoreOptions = {}): void {
+    this.calculator = restoreCalculator(this.config, snapshots, options.ownsDevice);
+  }
+}
+
+export function createRecordProcessor(options: RecordProcessorOptions = {}): RecordProcessor {
+  return new RecordProcessor(options);
+}
+
+function rejection(
+  record: StreamRecord,
+  reason: RejectReason,
+  message: string,
+  deviceId: string | undefined,
+  seq: number | undefined,
+): Rejection {
+  return {
+    kind: 'rejection',
+    id: `${record.shardId ?? record.partitionKey}:${record.sequenceNumber}`,
+    reason,
+    message,
+    ...(deviceId === undefined ? {} : { deviceId }),
+    ...(seq === undefined ? {} : { seq }),
+    rawBase64: Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString(
+      'base64',
+    ),
+    arrivalMs: record.arrivalMs,
+  };
+}
