@@ -1,0 +1,221 @@
+/**
+ * The per-device-metric anomaly scorer the stream runs (and `fleetstream score` runs, on slot 0).
+ *
+ * Five detectors report their evidence as equivalent z-scores; the strongest, relative to `alarmZ`, maps
+ * through a logistic to one score in [0, 1] that equals `threshold` exactly at `alarmZ`. After an alarm
+ * the metric is in an episode: until `cooldownReadings` quiet readings have passed, a new alarm needs
+ * twice the evidence that opened it, so one incident raises one correction.
+ */
+import { type AnomalyConfig, parseAnomalyConfig } from './config.ts';
+import {
+  clippedResidual,
+  DETECTORS,
+  ewmaEvidence,
+  ewmaFold,
+  levelShiftEvidence,
+  levelShiftFold,
+  rateEvidence,
+  rateFold,
+  robustEvidence,
+  robustFold,
+  robustSeed,
+  robustSigma,
+  seasonalOffset,
+  seasonFold,
+  seasonPhase,
+  stuckEvidence,
+  stuckFold,
+} from './detectors.ts';
+import { STATE_WORDS, Word } from './layout.ts';
+
+export { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
+
+export interface AnomalyExplanation {
+  readonly metric: string;
+  readonly observed: number;
+  /** The range the detectors expected for this reading. */
+  readonly expectedLow: number;
+  readonly expectedHigh: number;
+  /** Names of the detectors that fired, strongest first, e.g. ['ewma-z', 'level-shift']. */
+  readonly detectors: readonly string[];
+  readonly score: number;
+}
+
+export interface MetricAnomalyScorer {
+  /** Float64 words of state per device-metric slot (≤ 32 words = 256 bytes). */
+  readonly stateWords: number;
+  /** Scores at or above this trigger anomaly records (and correction). */
+  readonly threshold: number;
+  /** Make room for slots [0, capacity); existing slots keep their state; new slots are cleared. */
+  ensureCapacity(capacity: number): void;
+  /** Scores a reading of the metric held in `slot` (using only earlier state), then folds it in.
+   *  Returns a finite score in [0, 1] for ANY input (NaN/Infinity-safe; a non-finite value must not poison state). */
+  update(slot: number, tsMs: number, value: number): number;
+  /** Called right after update(slot, …) returned a score ≥ threshold; may use scratch kept from that call. */
+  explain(slot: number, metric: string, value: number): AnomalyExplanation;
+  exportSlot(slot: number, into: Float64Array, offset: number): void;
+  importSlot(slot: number, from: Float64Array, offset: number): void;
+  clearSlot(slot: number): void;
+}
+
+/** Readings beyond this magnitude are clamped before any arithmetic, so squares cannot overflow. */
+const MAX_MAGNITUDE = 1e150;
+/** Logistic slope per unit of alarm ratio: ratio 0.5 scores ≈ 0.1, ratio 1.5 ≈ 0.9 (threshold 0.5). */
+const SCORE_SLOPE = 4.4;
+/** Within an episode, a reading must beat the opening evidence by this factor to alarm again. */
+const EPISODE_MARGIN = 2;
+
+export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): MetricAnomalyScorer {
+  const cfg = parseAnomalyConfig(config);
+  const alpha = 1 / cfg.ewmaSpanReadings;
+  const thresholdOdds = (1 - cfg.threshold) / cfg.threshold;
+  const seasonal = cfg.seasonPeriodMs > 0;
+  const seasonWeightPerMs = seasonal ? 1 / (cfg.seasonMemoryPeriods * cfg.seasonPeriodMs) : 0;
+
+  let state = new Float64Array(0);
+  let capacity = 0;
+  // Scratch of the last update, for explain(): evidence per detector, the baseline and its σ.
+  const evidence = new Float64Array(DETECTORS.length);
+  const phase = new Float64Array(2);
+  let scratchSlot = -1;
+  let scratchBaseline = 0;
+  let scratchSigma = 0;
+  let scratchScore = 0;
+
+  function checkSlot(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= capacity) {
+      throw new RangeError(`anomaly slot ${slot} outside [0, ${capacity}); call ensureCapacity first`);
+    }
+    return slot * STATE_WORDS;
+  }
+
+  function scoreOf(ratio: number): number {
+    const score = 1 / (1 + thresholdOdds * Math.exp(-SCORE_SLOPE * (ratio - 1)));
+    return score >= 0 && score <= 1 ? score : 0;
+  }
+
+  function update(slot: number, tsMs: number, rawValue: number): number {
+    const at = checkSlot(slot);
+    scratchSlot = -1;
+    if (!Number.isFinite(rawValue)) return 0;
+    const x = Math.min(MAX_MAGNITUDE, Math.max(-MAX_MAGNITUDE, rawValue));
+    const s = state;
+    const lastTs = s[at + Word.LastTsMs]!;
+    const count = s[at + Word.Count]! + 1;
+    const ts = Number.isFinite(tsMs) ? tsMs : count > 1 ? lastTs : 0;
+
+    if (count === 1) {
+      s[at + Word.Count] = 1;
+      s[at + Word.LastTsMs] = ts;
+      s[at + Word.LastValue] = x;
+      s[at + Word.EwmaMean] = x;
+      s[at + Word.Median] = x;
+      return 0;
+    }
+
+    if (seasonal) seasonPhase(ts, cfg.seasonPeriodMs, phase);
+    const offset = seasonal ? seasonalOffset(s, at, phase[0]!, phase[1]!) : 0;
+    const deseasonalized = x - offset;
+    const residual = clippedResidual(s, at, deseasonalized);
+    const warm = count > cfg.warmupReadings;
+
+    // ── score, from earlier state only ──
+    let ratio = 0;
+    if (warm) {
+      evidence[0] = ewmaEvidence(s, at, x);
+      evidence[1] = robustEvidence(s, at, deseasonalized);
+      evidence[2] = levelShiftEvidence(s, at, residual, cfg.cusumSlack, cfg.cusumLimit, cfg.alarmZ);
+      evidence[3] = stuckEvidence(s, at, x, cfg.stuckMinReadings);
+      evidence[4] = rateEvidence(s, at, x);
+      let strongest = 0;
+      for (let i = 0; i < evidence.length; i++) if (evidence[i]! > strongest) strongest = evidence[i]!;
+      ratio = strongest / cfg.alarmZ;
+    }
+    let effective = ratio;
+    const inEpisode = s[at + Word.CooldownLeft]! > 0;
+    if (inEpisode) effective = ratio / (EPISODE_MARGIN * s[at + Word.EpisodePeak]!);
+    const score = warm ? scoreOf(effective) : 0;
+
+    // ── fold the reading in ──
+    if (ratio >= 1) {
+      s[at + Word.CooldownLeft] = cfg.cooldownReadings;
+      if (!inEpisode || effective >= 1) s[at + Word.EpisodePeak] = ratio;
+    } else if (inEpisode) {
+      s[at + Word.CooldownLeft] = s[at + Word.CooldownLeft]! - 1;
+    }
+    scratchBaseline = s[at + Word.Median]! + offset;
+    scratchSigma = robustSigma(s, at);
+    stuckFold(s, at, x, count, alpha);
+    rateFold(s, at, x, count, alpha);
+    ewmaFold(s, at, x, count, alpha);
+    if (warm) levelShiftFold(s, at, residual, cfg.cusumSlack, cfg.cusumLimit);
+    else robustSeed(s, at);
+    robustFold(s, at, deseasonalized, cfg.robustStep);
+    if (seasonal && count > 2) {
+      const elapsed = Math.min(Math.max(ts - lastTs, 0), cfg.seasonPeriodMs);
+      const sigma = robustSigma(s, at);
+      seasonFold(s, at, residual * sigma, phase[0]!, phase[1]!, Math.min(1, elapsed * seasonWeightPerMs));
+    }
+    s[at + Word.Count] = count;
+    s[at + Word.LastTsMs] = ts;
+    s[at + Word.LastValue] = x;
+
+    if (warm) {
+      scratchSlot = slot;
+      scratchScore = score;
+    }
+    return score;
+  }
+
+  return {
+    stateWords: STATE_WORDS,
+    threshold: cfg.threshold,
+    ensureCapacity(wanted) {
+      if (wanted <= capacity) return;
+      const next = new Float64Array(Math.max(wanted, capacity * 2) * STATE_WORDS);
+      next.set(state);
+      state = next;
+      capacity = next.length / STATE_WORDS;
+    },
+    update,
+    explain(slot, metric, value) {
+      const fired: { name: string; z: number }[] = [];
+      if (scratchSlot === slot) {
+        for (let i = 0; i < DETECTORS.length; i++) {
+          if (evidence[i]! >= cfg.alarmZ) fired.push({ name: DETECTORS[i]!, z: evidence[i]! });
+        }
+        if (fired.length === 0) {
+          let best = 0;
+          for (let i = 1; i < DETECTORS.length; i++) if (evidence[i]! > evidence[best]!) best = i;
+          fired.push({ name: DETECTORS[best]!, z: evidence[best]! });
+        }
+        fired.sort((a, b) => b.z - a.z);
+      }
+      const halfWidth = cfg.alarmZ * scratchSigma;
+      return {
+        metric,
+        observed: value,
+        expectedLow: scratchSlot === slot ? scratchBaseline - halfWidth : Number.NaN,
+        expectedHigh: scratchSlot === slot ? scratchBaseline + halfWidth : Number.NaN,
+        detectors: fired.map((f) => f.name),
+        score: scratchSlot === slot ? scratchScore : 0,
+      };
+    },
+    exportSlot(slot, into, offset) {
+      const at = checkSlot(slot);
+      into.set(state.subarray(at, at + STATE_WORDS), offset);
+    },
+    importSlot(slot, from, offset) {
+      const at = checkSlot(slot);
+      state.set(from.subarray(offset, offset + STATE_WORDS), at);
+      if (scratchSlot === slot) scratchSlot = -1;
+    },
+    clearSlot(slot) {
+      const at = checkSlot(slot);
+      state.fill(0, at, at + STATE_WORDS);
+      if (scratchSlot === slot) scratchSlot = -1;
+    },
+  };
+}
+
+export { STATE_WORDS } from './layout.ts';

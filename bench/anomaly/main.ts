@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:anomaly`: NAB evaluation of the stream's anomaly scorer against the windowed Gaussian
+ * and null baselines, on `../shared/nab`, plus the scorer's update throughput and state size.
+ *
+ * Prints one JSON line per detector × file, one per detector × profile, then one summary line.
+ * Options: `--only <substring>` restricts the corpus (for quick looks; the summary is then not NAB's).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createMetricAnomalyScorer } from '../../anomaly/scorer.ts';
+import { parseSeriesCsv, parseTimestampMs } from '../../anomaly/series-csv.ts';
+import { nullDetector, windowedGaussian } from './baselines.ts';
+import type { SeriesDetector } from './detector.ts';
+import {
+  NAB_PROFILES,
+  type NabSeries,
+  normalizeScore,
+  optimizeThreshold,
+  perfectScore,
+  rowWeights,
+  scoreFile,
+} from './nab.ts';
+import { streamScorer } from './ours.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const nabDir = path.resolve(repoRoot, '..', 'shared', 'nab');
+
+interface LoadedSeries extends NabSeries {
+  readonly timestampsMs: number[];
+  readonly values: number[];
+}
+
+function loadCorpus(only: string | undefined): LoadedSeries[] {
+  const labels = JSON.parse(
+    readFileSync(path.join(nabDir, 'labels', 'combined_windows.json'), 'utf8'),
+  ) as Record<string, [string, string][]>;
+  return Object.keys(labels)
+    .filter((name) => only === undefined || name.includes(only))
+    .sort()
+    .map((name) => {
+      const rows = parseSeriesCsv(readFileSync(path.join(nabDir, 'data', name), 'utf8'));
+      const timestampsMs = rows.map((r) => r.tsMs);
+      const windows = labels[name]!.map(([start, end]) => {
+        const left = timestampsMs.indexOf(parseTimestampMs(start));
+        const right = timestampsMs.indexOf(parseTimestampMs(end));
+        // §1: every boundary is a timestamp of the file; anything else is a corrupt labels file.
+        if (left < 0 || right < left) throw new Error(`${name}: window [${start}, ${end}] not in the data`);
+        return [left, right] as const;
+      });
+      return { name, rows: rows.length, windows, timestampsMs, values: rows.map((r) => r.value) };
+    });
+}
+
+function emit(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+/** Update throughput over many slots (the stream's access pattern: one reading per device in turn). */
+function measureThroughput(): { updatesPerS: number; stateBytes: number } {
+  const slots = 50_000;
+  const rounds = 60;
+  const scorer = createMetricAnomalyScorer();
+  scorer.ensureCapacity(slots);
+  const values = new Float64Array(slots * 4);
+  let seed = 7;
+  for (let i = 0; i < values.length; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    values[i] = 20 + (seed / 2147483648) * 5;
+  }
+  let sink = 0;
+  const run = (from: number, to: number) => {
+    for (let r = from; r < to; r++) {
+      const ts = 1_700_000_000_000 + r * 60_000;
+      for (let slot = 0; slot < slots; slot++)
+        sink += scorer.update(slot, ts, values[(slot + r) % values.length]!);
+    }
+  };
+  run(0, 10); // warm the JIT and the detectors
+  const started = process.hrtime.bigint();
+  run(10, rounds);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (!Number.isFinite(sink)) throw new Error('non-finite score');
+  return { updatesPerS: Math.round((slots * (rounds - 10)) / seconds), stateBytes: scorer.stateWords * 8 };
+}
+
+function main(): void {
+  const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
+  const corpus = loadCorpus(args.only);
+  const detectors: SeriesDetector[] = [
+    streamScorer(),
+    windowedGaussian(),
+    nullDetector,
+    // ── more detectors plug in here (e.g. the Random Cut Forest and its combination from ./rcf.ts) ──
+  ];
+
+  const scores = new Map<string, number[][]>();
+  for (const detector of detectors) {
+    const started = process.hrtime.bigint();
+    scores.set(
+      detector.name,
+      corpus.map((series) => detector.score(series.timestampsMs, series.values)),
+    );
+    emit({
+      type: 'detector_run',
+      detector: detector.name,
+      files: corpus.length,
+      rows: corpus.reduce((n, s) => n + s.rows, 0),
+      seconds: round(Number(process.hrtime.bigint() - started) / 1e9, 3),
+    });
+  }
+
+  const normalized: Record<string, Record<string, number>> = {};
+  for (const profile of NAB_PROFILES) {
+    const perfect = perfectScore(corpus, profile);
+    const nullRaw = optimizeThreshold(corpus, scores.get(nullDetector.name)!, profile).score;
+    for (const detector of detectors) {
+      const detectorScores = scores.get(detector.name)!;
+      const { threshold, score } = optimizeThreshold(corpus, detectorScores, profile);
+      corpus.forEach((series, f) => {
+        const result = scoreFile(series, detectorScores[f]!, profile, threshold, rowWeights(series, profile));
+        emit({
+          type: 'file',
+          detector: detector.name,
+          profile: profile.name,
+          file: series.name,
+          windows: series.windows.length,
+          threshold,
+          score: round(result.score, 4),
+          tp: result.tp,
+          fp: result.fp,
+          fn: result.fn,
+        });
+      });
+      const nab = normalizeScore(score, nullRaw, perfect);
+      const byProfile = normalized[detector.name] ?? {};
+      byProfile[profile.name] = nab;
+      normalized[detector.name] = byProfile;
+      emit({
+        type: 'profile',
+        detector: detector.name,
+        profile: profile.name,
+        threshold,
+        raw: round(score, 4),
+        null_raw: round(nullRaw, 4),
+        perfect_raw: perfect,
+        nab: round(nab),
+      });
+    }
+  }
+
+  const { updatesPerS, stateBytes } = measureThroughput();
+  const summary: Record<string, unknown> = { type: 'summary', files: corpus.length };
+  const ours = normalized[detectors[0]!.name]!;
+  summary.nab_standard = round(ours.standard!);
+  summary.nab_low_fp = round(ours.reward_low_FP_rate!);
+  summary.nab_low_fn = round(ours.reward_low_FN_rate!);
+  for (const detector of detectors.slice(1)) {
+    const scoresOf = normalized[detector.name]!;
+    summary[`baseline_${detector.name}_standard`] = round(scoresOf.standard!);
+    summary[`baseline_${detector.name}_low_fp`] = round(scoresOf.reward_low_FP_rate!);
+    summary[`baseline_${detector.name}_low_fn`] = round(scoresOf.reward_low_FN_rate!);
+  }
+  summary.detector_updates_per_s = updatesPerS;
+  summary.state_bytes_per_metric = stateBytes;
+  emit(summary);
+}
+
+main();
