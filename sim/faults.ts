@@ -92,19 +92,31 @@ export interface FaultTiming {
   readonly outOfOrderDelayMs: readonly [number, number];
   /** How long a late reading is held back, device time ms: well past its window's close. @default [120000, 300000] */
   readonly lateDelayMs: readonly [number, number];
-  /** How far a skewed clock runs ahead, beyond the fleet's allowance, ms. @default [3600000, 259200000] (1 h – 3 d) */
-  readonly skewFutureBeyondMs: readonly [number, number];
-  /** How far a skewed clock lags, beyond the fleet's maximum event age, ms. @default [86400000, 1728000000] (1–20 d) */
-  readonly skewPastBeyondMs: readonly [number, number];
+  /**
+   * How far a skewed clock runs ahead of true time, ms.
+   * @default the fleet's `maxClockSkewFutureMs` plus the run's device-time span plus [1 h, 3 d]
+   */
+  readonly skewFutureMs: readonly [number, number];
+  /**
+   * How far a skewed clock lags true time, ms.
+   * @default the fleet's `maxEventAgeMs` plus [1 d, 20 d]
+   */
+  readonly skewPastMs: readonly [number, number];
 }
 
-export function defaultFaultTiming(intervalMs: number, fleet: FleetConfig): FaultTiming {
+/** `spanMs`: the run's device-time span (readings per device × interval). */
+export function defaultFaultTiming(intervalMs: number, spanMs: number, fleet: FleetConfig): FaultTiming {
   const low = 1.1 * intervalMs;
   return {
     outOfOrderDelayMs: [low, Math.max(1.5 * intervalMs, 0.9 * fleet.allowedLatenessMs)],
     lateDelayMs: [120_000, 300_000],
-    skewFutureBeyondMs: [3_600_000, 3 * 86_400_000],
-    skewPastBeyondMs: [86_400_000, 20 * 86_400_000],
+    // An accelerated run sends readings up to its span after their device time, so a skew must outrun that
+    // too; the extra hour covers a sender running behind schedule.
+    skewFutureMs: [
+      fleet.maxClockSkewFutureMs + spanMs + 3_600_000,
+      fleet.maxClockSkewFutureMs + spanMs + 3 * 86_400_000,
+    ],
+    skewPastMs: [fleet.maxEventAgeMs + 86_400_000, fleet.maxEventAgeMs + 20 * 86_400_000],
   };
 }
 
@@ -240,9 +252,9 @@ function faultOffset(fault: RecordFault, timing: FaultTiming, rng: Rng): number 
     case 'late':
       return rng.uniform(...timing.lateDelayMs);
     case 'clock-skew-future':
-      return rng.uniform(...timing.skewFutureBeyondMs);
+      return rng.uniform(...timing.skewFutureMs);
     case 'clock-skew-past':
-      return -rng.uniform(...timing.skewPastBeyondMs);
+      return -rng.uniform(...timing.skewPastMs);
     default:
       return 0;
   }

@@ -155,6 +155,13 @@ export interface ExpectedAccounting {
    * accepted seq that are not accepted (dropped, rejected or failed to send).
    */
   readonly missing: number;
+  /**
+   * Readings that arrived after a later reading of their device had opened a gap for them (out-of-order
+   * and late ones). The pipeline reports such a gap as missing first and then as filled, so it emits
+   * missing records for `missing + gapsFilled` readings. Counted in the ground truth's line order, which
+   * is each device's delivery order (one sending lane per device).
+   */
+  readonly gapsFilled: number;
   /** Readings the simulator dropped on purpose. */
   readonly dropped: number;
   /** Records the endpoints did not accept after every retry. */
@@ -172,9 +179,11 @@ export class AccountingTally {
   private dropped = 0;
   private undelivered = 0;
   private copiesOfGood = 0;
+  private gapsFilled = 0;
   private readonly rejectedByReason: Partial<Record<RejectReason, number>> = {};
   private readonly byFault: Partial<Record<FaultType, number>> = {};
   private readonly acceptedSeqs = new Map<string, Set<number>>();
+  private readonly highestSeq = new Map<string, number>();
 
   add(line: EventLine): void {
     if (line.via === 'none') {
@@ -202,7 +211,11 @@ export class AccountingTally {
       seqs = new Set();
       this.acceptedSeqs.set(line.deviceId, seqs);
     }
+    if (seqs.has(line.seq)) return;
     seqs.add(line.seq);
+    const highest = this.highestSeq.get(line.deviceId) ?? -1;
+    if (line.seq < highest) this.gapsFilled += 1;
+    else this.highestSeq.set(line.deviceId, line.seq);
   }
 
   result(): ExpectedAccounting {
@@ -226,6 +239,7 @@ export class AccountingTally {
       rejectedByReason: { ...this.rejectedByReason },
       duplicates: this.copiesOfGood - accepted,
       missing,
+      gapsFilled: this.gapsFilled,
       dropped: this.dropped,
       undelivered: this.undelivered,
       byFault: { ...this.byFault },

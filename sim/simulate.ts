@@ -57,7 +57,7 @@ export function planSimulation(config: SimulationConfig, startMs: number): Simul
     spec,
     profiles,
     faultMixOf(config),
-    defaultFaultTiming(timing.intervalMs, config.fleet),
+    defaultFaultTiming(timing.intervalMs, spec.readingsPerDevice * spec.intervalMs, config.fleet),
     new Rng(config.seed, 'fault-plan'),
   );
   return {
