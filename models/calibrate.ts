@@ -1,0 +1,99 @@
+/**
+ * Turns raw RCF scores (mean CoDisp, unbounded above, scale depending on the data) into [0, 1], causally:
+ * the calibrated value of a score is its percentile rank among the previous `window` raw scores. A rank
+ * needs no assumption about the score's distribution, which for CoDisp is heavy-tailed and data dependent.
+ *
+ * Scores above everything in the window map into (1 − 0.5/n, 1), ordered by how far they exceed the
+ * window's maximum, so a larger outlier still ranks above a smaller one.
+ */
+export interface CalibratorOptions {
+  /**
+   * Raw scores remembered, in a sliding window.
+   * @default 2048
+   */
+  readonly window?: number;
+  /**
+   * Below this many remembered scores the calibrator answers 0 (no evidence yet).
+   * @default 32
+   */
+  readonly minSamples?: number;
+}
+
+export class ScoreCalibrator {
+  private readonly window: number;
+  private readonly minSamples: number;
+  /** The window's scores in arrival order (a ring) and the same scores sorted. */
+  private readonly ring: Float64Array;
+  private readonly sorted: Float64Array;
+  private count = 0;
+
+  constructor(options: CalibratorOptions = {}) {
+    this.window = options.window ?? 2048;
+    this.minSamples = options.minSamples ?? 32;
+    if (!Number.isInteger(this.window) || this.window < 1)
+      throw new RangeError('window must be a positive integer');
+    this.ring = new Float64Array(this.window);
+    this.sorted = new Float64Array(this.window);
+  }
+
+  /** The calibrated value of `raw` against the scores seen so far (not including itself). */
+  rank(raw: number): number {
+    const n = Math.min(this.count, this.window);
+    if (n < this.minSamples || !Number.isFinite(raw)) return 0;
+    const sorted = this.sorted;
+    const below = lowerBound(sorted, n, raw);
+    const notAbove = upperBound(sorted, n, raw);
+    if (notAbove === n && below === n) {
+      const max = sorted[n - 1]!;
+      return max > 0 ? 1 - (0.5 / n) * (max / raw) : 1 - 0.5 / n;
+    }
+    return (below + 0.5 * (notAbove - below)) / n;
+  }
+
+  /** Remembers a raw score, forgetting the oldest once the window is full. */
+  observe(raw: number): void {
+    if (!Number.isFinite(raw)) return;
+    const sorted = this.sorted;
+    let n = Math.min(this.count, this.window);
+    if (this.count >= this.window) {
+      const old = this.ring[this.count % this.window]!;
+      const at = lowerBound(sorted, n, old);
+      sorted.copyWithin(at, at + 1, n);
+      n--;
+    }
+    const at = upperBound(sorted, n, raw);
+    sorted.copyWithin(at + 1, at, n);
+    sorted[at] = raw;
+    this.ring[this.count % this.window] = raw;
+    this.count++;
+  }
+
+  /** `rank` then `observe`: the causal order for a stream. */
+  calibrate(raw: number): number {
+    const value = this.rank(raw);
+    this.observe(raw);
+    return value;
+  }
+}
+
+function lowerBound(a: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(a: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

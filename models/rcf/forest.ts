@@ -1,0 +1,121 @@
+/**
+ * A Random Cut Forest: independent random cut trees, each over its own reservoir sample of the stream.
+ * Points have `feature_dim × shingle_size` values (see shingle.ts to build them from a series).
+ *
+ * The score of a point is the mean over trees of its expected collusive displacement (tree.ts): a
+ * number in [0, num_samples_per_tree], near 1 for points like the sample and growing towards the sample size
+ * for points that would be cut off near the root. It is the paper's CoDisp, not SageMaker's scoring function
+ * (which is a depth-based variant), so thresholds are set on our own scores (see calibrate.ts).
+ */
+import { ModelInputError } from '../errors.ts';
+import { type ForestParams, resolveForestParams } from './params.ts';
+import { SeededRandom } from './random.ts';
+import { TimeDecaySampler } from './sampler.ts';
+import { RandomCutTree } from './tree.ts';
+
+export interface ForestState {
+  readonly trees: readonly RandomCutTree[];
+  readonly samplers: readonly TimeDecaySampler[];
+  readonly rngs: readonly SeededRandom[];
+  readonly nextAcceptAt: Float64Array;
+  readonly updates: number;
+}
+
+export class RandomCutForest {
+  readonly params: ForestParams;
+  /** Values per point: feature_dim × shingle_size. */
+  readonly dimensions: number;
+  readonly trees: readonly RandomCutTree[];
+  readonly samplers: readonly TimeDecaySampler[];
+  /** One PRNG per tree, so each tree's randomness does not depend on the others'. */
+  readonly rngs: readonly SeededRandom[];
+  /** Per tree, the update count at which its full reservoir next accepts a point (see TimeDecaySampler.drawGap). */
+  readonly nextAcceptAt: Float64Array;
+  /** Points given to `update` so far: the clock of the time decay. */
+  updates: number;
+  private readonly scratch: Float64Array;
+
+  constructor(params: Partial<ForestParams> = {}, state?: ForestState) {
+    this.params = resolveForestParams(params);
+    const { num_trees, num_samples_per_tree, feature_dim, shingle_size, seed } = this.params;
+    this.dimensions = feature_dim * shingle_size;
+    this.scratch = new Float64Array(this.dimensions);
+    if (state !== undefined) {
+      this.trees = state.trees;
+      this.samplers = state.samplers;
+      this.rngs = state.rngs;
+      this.nextAcceptAt = state.nextAcceptAt;
+      this.updates = state.updates;
+      return;
+    }
+    const seeds = SeededRandom.fromSeed(seed);
+    this.trees = Array.from(
+      { length: num_trees },
+      () => new RandomCutTree(this.dimensions, num_samples_per_tree),
+    );
+    this.samplers = Array.from({ length: num_trees }, () => new TimeDecaySampler(num_samples_per_tree));
+    this.rngs = Array.from({ length: num_trees }, () => SeededRandom.fromSeed(seeds.nextUint32()));
+    this.nextAcceptAt = new Float64Array(num_trees);
+    this.updates = 0;
+  }
+
+  /** Offers a point to every tree's reservoir; trees that sample it insert it (evicting their lowest-weighted point). */
+  update(point: ArrayLike<number>): void {
+    const p = this.load(point);
+    const t = this.updates++;
+    const lambda = this.params.time_decay;
+    const next = this.nextAcceptAt;
+    const trees = this.trees;
+    for (let i = 0; i < trees.length; i++) {
+      if (t < next[i]!) continue;
+      const sampler = this.samplers[i]!;
+      const rng = this.rngs[i]!;
+      const tree = trees[i]!;
+      if (sampler.isFull) {
+        const priority = TimeDecaySampler.drawAcceptedPriority(rng, lambda, sampler.worstPriority, t);
+        tree.delete(sampler.worstLeaf);
+        sampler.replaceWorst(priority, tree.insert(p, rng));
+      } else {
+        // Until the reservoir fills every point is taken; only its priority is random.
+        sampler.add(TimeDecaySampler.drawPriority(rng, lambda, t), tree.insert(p, rng));
+      }
+      next[i] = sampler.isFull ? t + TimeDecaySampler.drawGap(rng, lambda, sampler.worstPriority, t) : t + 1;
+    }
+  }
+
+  /** Mean expected CoDisp over the trees; 0 before the forest has seen any point. Does not change the forest. */
+  score(point: ArrayLike<number>): number {
+    const p = this.load(point);
+    const trees = this.trees;
+    let sum = 0;
+    for (let i = 0; i < trees.length; i++) sum += trees[i]!.expectedCoDisp(p);
+    return sum / trees.length;
+  }
+
+  /** Scores a point against the forest as it was, then learns it: the streaming order that never scores a point against itself. */
+  scoreThenUpdate(point: ArrayLike<number>): number {
+    const s = this.score(point);
+    this.update(point);
+    return s;
+  }
+
+  /** Points currently sampled by the smallest tree (the forest is warm once this reaches num_samples_per_tree). */
+  get sampledPoints(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const s of this.samplers) if (s.size < min) min = s.size;
+    return min === Number.POSITIVE_INFINITY ? 0 : min;
+  }
+
+  private load(point: ArrayLike<number>): Float64Array {
+    if (point.length !== this.dimensions) {
+      throw new ModelInputError(`expected ${this.dimensions} values per point, got ${point.length}`);
+    }
+    const p = this.scratch;
+    for (let j = 0; j < p.length; j++) {
+      const v = point[j]!;
+      if (!Number.isFinite(v)) throw new ModelInputError(`value ${j} is not a finite number`);
+      p[j] = v;
+    }
+    return p;
+  }
+}
