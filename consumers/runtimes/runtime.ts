@@ -1,0 +1,100 @@
+/**
+ * Start-up wiring shared by every runtime entry (embedded worker process, MultiLang child, Lambda):
+ * configuration read and validated once from the environment, then clients → sinks → snapshot store.
+ * Nothing below knows whether the endpoints are AWS or the embedded stack.
+ */
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { type AwsClients, type AwsServiceName, createAwsClients } from '../aws/clients.ts';
+import { ConfigError } from '../contract/errors.ts';
+import { DEFAULT_NAMES } from '../contract/routing.ts';
+import { createS3SnapshotStore, type S3SnapshotStore } from '../leases/snapshot-store.ts';
+import { createFirehoseSink } from '../sinks/firehose-sink.ts';
+import type { Sinks } from '../sinks/ports.ts';
+import { createSqsDlqSink } from '../sinks/sqs-dlq-sink.ts';
+
+export interface RuntimeConfig {
+  /** Env `AWS_REGION`. @default 'us-east-1' */
+  readonly region: string;
+  /** Env `FLEETSTREAM_STREAM`. @default DEFAULT_NAMES.stream */
+  readonly streamName: string;
+  /** Env `FLEETSTREAM_LEASE_TABLE`. @default DEFAULT_NAMES.leaseTable */
+  readonly leaseTableName: string;
+  /** Env `FLEETSTREAM_BUCKET`, for state snapshots. @default DEFAULT_NAMES.bucket */
+  readonly bucket: string;
+  /** Env `FLEETSTREAM_RESULTS_STREAM`. @default DEFAULT_NAMES.resultsDeliveryStream */
+  readonly resultsDeliveryStream: string;
+  /** Env `FLEETSTREAM_RAW_STREAM`. @default DEFAULT_NAMES.rawDeliveryStream */
+  readonly rawDeliveryStream: string;
+  /** Env `FLEETSTREAM_DLQ_URL`. @default resolved at start from the queue named DEFAULT_NAMES.dlq */
+  readonly dlqUrl: string | undefined;
+  /** Env `FLEETSTREAM_ENDPOINT_<SERVICE>` (e.g. `FLEETSTREAM_ENDPOINT_KINESIS`). @default AWS regional endpoints */
+  readonly endpoints: Partial<Record<AwsServiceName, string>>;
+}
+
+const ENDPOINT_SERVICES: readonly AwsServiceName[] = ['kinesis', 'dynamodb', 's3', 'firehose', 'sqs'];
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name];
+  if (value === undefined) return fallback;
+  if (value.trim() === '') throw new ConfigError(`${name} is set but empty`);
+  return value;
+}
+
+export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const endpoints: Partial<Record<AwsServiceName, string>> = {};
+  for (const service of ENDPOINT_SERVICES) {
+    const value = env[`FLEETSTREAM_ENDPOINT_${service.toUpperCase()}`];
+    if (value === undefined) continue;
+    if (!/^https?:\/\//.test(value))
+      throw new ConfigError(`FLEETSTREAM_ENDPOINT_${service.toUpperCase()} must be a URL`);
+    endpoints[service] = value;
+  }
+  return {
+    region: nonEmpty(env, 'AWS_REGION', 'us-east-1'),
+    streamName: nonEmpty(env, 'FLEETSTREAM_STREAM', DEFAULT_NAMES.stream),
+    leaseTableName: nonEmpty(env, 'FLEETSTREAM_LEASE_TABLE', DEFAULT_NAMES.leaseTable),
+    bucket: nonEmpty(env, 'FLEETSTREAM_BUCKET', DEFAULT_NAMES.bucket),
+    resultsDeliveryStream: nonEmpty(env, 'FLEETSTREAM_RESULTS_STREAM', DEFAULT_NAMES.resultsDeliveryStream),
+    rawDeliveryStream: nonEmpty(env, 'FLEETSTREAM_RAW_STREAM', DEFAULT_NAMES.rawDeliveryStream),
+    dlqUrl: env.FLEETSTREAM_DLQ_URL === undefined ? undefined : nonEmpty(env, 'FLEETSTREAM_DLQ_URL', ''),
+    endpoints,
+  };
+}
+
+export function clientsFor(config: RuntimeConfig): AwsClients {
+  return createAwsClients({ region: config.region, endpoints: config.endpoints });
+}
+
+export interface RuntimeParts {
+  readonly sinks: Sinks;
+  readonly snapshots: S3SnapshotStore;
+}
+
+export async function createRuntimeParts(
+  config: RuntimeConfig,
+  clients: AwsClients,
+  options: { readonly inlineSnapshotMaxBytes?: number } = {},
+): Promise<RuntimeParts> {
+  const dlqUrl =
+    config.dlqUrl ??
+    (await clients.sqs.send(new GetQueueUrlCommand({ QueueName: DEFAULT_NAMES.dlq }))).QueueUrl;
+  if (dlqUrl === undefined) throw new ConfigError('DLQ URL could not be resolved');
+  return {
+    sinks: {
+      results: createFirehoseSink({
+        client: clients.firehose,
+        deliveryStreamName: config.resultsDeliveryStream,
+      }),
+      archive: createFirehoseSink({ client: clients.firehose, deliveryStreamName: config.rawDeliveryStream }),
+      dlq: createSqsDlqSink({ client: clients.sqs, queueUrl: dlqUrl }),
+    },
+    snapshots: createS3SnapshotStore({
+      client: clients.s3,
+      bucket: config.bucket,
+      streamName: config.streamName,
+      ...(options.inlineSnapshotMaxBytes === undefined
+        ? {}
+        : { inlineMaxBytes: options.inlineSnapshotMaxBytes }),
+    }),
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * What the runtimes need from the outside world to hand outputs on. One port per destination, so a
+ * runtime never knows which AWS service (or which local stand-in) is behind it.
+ */
+import type { Rejection } from '../contract/outputs.ts';
+import type { EncodedOutput } from '../processor/types.ts';
+
+/**
+ * Accepts encoded outputs. Resolves only when every output was acknowledged by the service; rejects
+ * (typically with PartialDeliveryError) otherwise, so the caller does not checkpoint.
+ */
+export interface OutputSink {
+  deliver(outputs: readonly EncodedOutput[]): Promise<void>;
+}
+
+/** Results, windows, missing records and correction requests (Firehose → `results/…`). */
+export type ResultSink = OutputSink;
+/** Accepted raw events, verbatim (Firehose → `raw/…`), for recalculation. */
+export type ArchiveSink = OutputSink;
+
+/** Rejected records with their reason code and original bytes. Same acknowledgement contract. */
+export interface DlqSink {
+  send(rejections: readonly Rejection[]): Promise<void>;
+}
+
+/** The three destinations of one batch. */
+export interface Sinks {
+  readonly results: ResultSink;
+  readonly archive: ArchiveSink;
+  readonly dlq: DlqSink;
+}
