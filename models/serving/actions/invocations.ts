@@ -1,0 +1,36 @@
+/**
+ * `POST /invocations`: the SageMaker inference container contract. Scores each record against the loaded
+ * forest without learning from it (a served model is read-only, like SageMaker's). Container errors are
+ * plain 4xx/5xx with a JSON message; SageMaker relays them to the caller as ModelError.
+ */
+import { FleetstreamError } from '../../../consumers/contract/errors.ts';
+import { acceptsJson, encodeScores, isSupportedContentType, mediaType, parseRecords } from '../codec.ts';
+import type { ServingContext, ServingRequest, ServingResponse } from './types.ts';
+
+function failure(status: number, message: string): ServingResponse {
+  return { status, contentType: 'application/json', body: JSON.stringify({ message }) };
+}
+
+export function invocations(context: ServingContext, request: ServingRequest): ServingResponse {
+  const model = context.model;
+  const type = mediaType(request.contentType);
+  if (!isSupportedContentType(type)) {
+    return failure(
+      415,
+      `content type '${type}' is not supported; use text/csv, application/json or application/jsonlines`,
+    );
+  }
+  if (!acceptsJson(request.accept)) return failure(406, 'this model answers application/json only');
+  try {
+    const records = parseRecords(type, request.body, model.dimensions);
+    return {
+      status: 200,
+      contentType: 'application/json',
+      body: encodeScores(records.map((r) => model.score(r))),
+    };
+  } catch (error) {
+    if (error instanceof FleetstreamError && error.code === 'MODEL_INPUT_INVALID')
+      return failure(400, error.message);
+    throw error;
+  }
+}
