@@ -93,6 +93,8 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
     (a, b) => a.sendAtMs < b.sendAtMs || (a.sendAtMs === b.sendAtMs && a.order < b.order),
   );
   let order = 0;
+  const send = (record: Omit<SimRecord, 'order'>): void => queue.push({ ...record, order: order++ });
+  const viaBus = (detail: Detail) => ({ via: 'eventbridge' as const, bus: busEntry(detail) });
 
   const activeValueFault = (reading: Reading): ValueFaultInterval | undefined => {
     const list = plan.valueFaults.get(reading.deviceIndex);
@@ -148,17 +150,22 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
       ...(clean === undefined ? {} : { clean }),
     };
     const planned = plan.recordFaults.get(recordKey(reading.deviceIndex, reading.seq));
-    const send = (record: Omit<SimRecord, 'order'>): void => queue.push({ ...record, order: order++ });
-    const viaBus = (d: Detail) => ({ via: 'eventbridge' as const, bus: busEntry(d) });
+    if (planned === undefined) {
+      // The common case, built without intermediate objects: it runs once per reading.
+      queue.push({
+        ...base,
+        via: 'eventbridge',
+        bus: busEntry(detail),
+        labels,
+        expect: 'accepted',
+        order: order++,
+      });
+      continue;
+    }
     const viaStream = (data: Uint8Array) => ({
       via: 'kinesis' as const,
       stream: { data, partitionKey: reading.deviceId } satisfies StreamEntry,
     });
-
-    if (planned === undefined) {
-      send({ ...base, ...viaBus(detail), labels, expect: 'accepted' });
-      continue;
-    }
     const fault = planned.fault;
     const faultLabels = [...labels, fault];
     const offsetMs = planned.offsetMs ?? 0;
