@@ -31,9 +31,15 @@ export interface AnomalyConfig {
   readonly cusumSlack: number;
   /**
    * Decision interval `h` of the CUSUM: the accumulated excess, in robust σ, that means the level moved.
-   * @default 12 (robust σ)
+   * @default 25 (robust σ)
    */
   readonly cusumLimit: number;
+  /**
+   * Size of a confirmed level shift, in robust σ, that alone crosses the threshold; smaller confirmed
+   * shifts score proportionally lower.
+   * @default 1.5 (robust σ)
+   */
+  readonly levelShiftSigma: number;
   /**
    * Consecutive identical readings before the stuck-sensor detector may fire; it then also requires that
    * such a run is improbable given how often this metric repeated itself before.
@@ -58,6 +64,19 @@ export interface AnomalyConfig {
    */
   readonly seasonMemoryPeriods: number;
   /**
+   * Fraction of the seasonal alarm memory kept per period. Evidence seen at the same time of day on
+   * recent days raises the bar there (a reading must beat it by half again), so a daily routine stops
+   * alarming after its first occurrence while a stronger event at that hour still does.
+   * @default 0.9 (fraction per period)
+   */
+  readonly seasonalAlarmRetention: number;
+  /**
+   * Quantile of a metric's own evidence that an alarm must exceed. A metric whose ordinary noise is
+   * heavy-tailed (bursty CPU, traffic) raises its own bar instead of alarming on every burst.
+   * @default 0.995 (quantile)
+   */
+  readonly noiseQuantile: number;
+  /**
    * Readings after an alarm during which a further alarm needs stronger evidence than the one that opened
    * the episode, so one incident raises one correction, not fifty.
    * @default 60 (readings)
@@ -75,11 +94,14 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = Object.freeze({
   ewmaSpanReadings: 200,
   robustStep: 0.03,
   cusumSlack: 0.5,
-  cusumLimit: 12,
+  cusumLimit: 25,
+  levelShiftSigma: 1.5,
   stuckMinReadings: 12,
   alarmZ: 5,
   seasonPeriodMs: 86_400_000,
   seasonMemoryPeriods: 7,
+  seasonalAlarmRetention: 0.9,
+  noiseQuantile: 0.995,
   cooldownReadings: 60,
   threshold: 0.5,
 });
@@ -98,10 +120,13 @@ const RULES: { readonly [K in keyof AnomalyConfig]: readonly [Rule, string] } = 
   robustStep: [(v) => v > 0 && v < 1, 'in (0, 1)'],
   cusumSlack: [nonNegative, '≥ 0'],
   cusumLimit: [positive, '> 0'],
+  levelShiftSigma: [positive, '> 0'],
   stuckMinReadings: [integer(2), 'an integer ≥ 2'],
   alarmZ: [positive, '> 0'],
   seasonPeriodMs: [nonNegative, '≥ 0 (0 disables seasonality)'],
   seasonMemoryPeriods: [(v) => v >= 1, '≥ 1'],
+  seasonalAlarmRetention: [(v) => v > 0 && v < 1, 'in (0, 1)'],
+  noiseQuantile: [(v) => v > 0.5 && v < 1, 'in (0.5, 1)'],
   cooldownReadings: [integer(0), 'an integer ≥ 0'],
   threshold: [(v) => v > 0 && v < 1, 'in (0, 1)'],
 };

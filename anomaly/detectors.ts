@@ -31,6 +31,9 @@ const MAD_TO_SIGMA = 1.4826;
 /** Residuals are clipped to this many σ before they feed the CUSUM and the seasonal fit, so one wild
  *  reading cannot fake a level shift or a season on its own. */
 const CLIP_SIGMA = 4;
+/** The robust σ never falls below this fraction of the plain σ: a metric that sits still between rare
+ *  bursts has a MAD of 0, and every burst would otherwise score as infinitely unlikely. */
+const STD_FLOOR_FRACTION = 0.1;
 
 /**
  * Smallest σ the detectors divide by: relative to the level, so a metric that never moved does not turn
@@ -88,7 +91,11 @@ export function seasonFold(
 
 export function robustSigma(s: Float64Array, at: number): number {
   const median = s[at + Word.Median]!;
-  return Math.max(MAD_TO_SIGMA * s[at + Word.Mad]!, sigmaFloor(median));
+  return Math.max(
+    MAD_TO_SIGMA * s[at + Word.Mad]!,
+    STD_FLOOR_FRACTION * Math.sqrt(s[at + Word.EwmaVariance]!),
+    sigmaFloor(median),
+  );
 }
 
 /** `deseasonalized` is the reading minus the seasonal offset. */
@@ -124,18 +131,25 @@ export function clippedResidual(s: Float64Array, at: number, deseasonalized: num
 
 // ── level shift: two-sided CUSUM (Page 1954) on the robust residual ─────────────────────────────────
 
-/** Evidence grows linearly with the CUSUM sum and reaches `alarmZ` when the sum reaches `limit`. */
+/**
+ * Evidence only when a sum crosses the limit (a confirmed shift), graded by the size of the shift: Page's
+ * estimate, slack plus the mean excess over the run, in robust σ. A shift of `alarmShift` σ scores as
+ * `alarmZ`. A slow wander that takes long to cross estimates a small shift and stays quiet.
+ */
 export function levelShiftEvidence(
   s: Float64Array,
   at: number,
   residual: number,
   slack: number,
   limit: number,
+  alarmShift: number,
   alarmZ: number,
 ): number {
-  const up = Math.max(0, s[at + Word.CusumUp]! + residual - slack);
-  const down = Math.max(0, s[at + Word.CusumDown]! - residual - slack);
-  return (alarmZ * Math.max(up, down)) / limit;
+  const up = s[at + Word.CusumUp]! + residual - slack;
+  const down = s[at + Word.CusumDown]! - residual - slack;
+  if (up >= limit) return (alarmZ * (slack + up / (s[at + Word.CusumUpReadings]! + 1))) / alarmShift;
+  if (down >= limit) return (alarmZ * (slack + down / (s[at + Word.CusumDownReadings]! + 1))) / alarmShift;
+  return 0;
 }
 
 /**

@@ -31,7 +31,16 @@ export const Word = {
   /** Alarm episode: readings left before the episode closes, and the strongest evidence seen in it. */
   CooldownLeft: 17,
   EpisodePeak: 18,
+  /**
+   * Seasonal alarm memory: for each of SEASON_BINS slices of the season, the strongest evidence seen in
+   * that slice on recent days (decaying). Something that happens every day at 09:00 is not an anomaly.
+   */
+  SeasonEvidence: 19,
+  /** A high quantile of this metric's own evidence: how surprising its ordinary noise is. */
+  EvidenceQuantile: 31,
 } as const;
 
+export const SEASON_BINS = 12;
+
 /** Words per slot. Fixed by the snapshot format: changing it changes the snapshot version. */
-export const STATE_WORDS = 19;
+export const STATE_WORDS = 32;

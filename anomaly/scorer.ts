@@ -26,7 +26,7 @@ import {
   stuckEvidence,
   stuckFold,
 } from './detectors.ts';
-import { STATE_WORDS, Word } from './layout.ts';
+import { SEASON_BINS, STATE_WORDS, Word } from './layout.ts';
 
 export { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
 
@@ -60,10 +60,31 @@ export interface MetricAnomalyScorer {
 
 /** Readings beyond this magnitude are clamped before any arithmetic, so squares cannot overflow. */
 const MAX_MAGNITUDE = 1e150;
-/** Logistic slope per unit of alarm ratio: ratio 0.5 scores ≈ 0.1, ratio 1.5 ≈ 0.9 (threshold 0.5). */
-const SCORE_SLOPE = 4.4;
+/**
+ * The score is logistic in log(ratio): ratio^k / (ratio^k + odds). With k = 3 and threshold 0.5, ratio 0.5
+ * scores 0.11 and ratio 2 scores 0.89, and ratios up to ~1e5 still map to distinct doubles, so the
+ * ordering of strong alarms survives into the score.
+ */
+const SCORE_POWER = 3;
 /** Within an episode, a reading must beat the opening evidence by this factor to alarm again. */
 const EPISODE_MARGIN = 2;
+/** Evidence, relative to an alarm, that opens (or keeps open) an episode. */
+const EPISODE_OPENS = 0.7;
+/** A reading must beat the evidence remembered for its slice of the season by this factor to alarm. */
+const SEASON_MARGIN = 1.5;
+/** The evidence quantile of a metric's own history must be beaten by this factor to alarm. */
+const QUANTILE_MARGIN = 1.0;
+/** Log-step of the evidence quantile estimator per reading. */
+const QUANTILE_STEP = 0.05;
+
+/**
+ * Streaming quantile of positive values in the log domain: up by step·q on exceedance, down by
+ * step·(1 − q) otherwise, which settles where a fraction 1 − q of values exceed the estimate.
+ */
+function foldQuantile(s: Float64Array, at: number, value: number, quantile: number, step: number): void {
+  const current = s[at]! > 0 ? s[at]! : 0.01;
+  s[at] = value > current ? current * Math.exp(step * quantile) : current * Math.exp(-step * (1 - quantile));
+}
 
 export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): MetricAnomalyScorer {
   const cfg = parseAnomalyConfig(config);
@@ -71,6 +92,9 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
   const thresholdOdds = (1 - cfg.threshold) / cfg.threshold;
   const seasonal = cfg.seasonPeriodMs > 0;
   const seasonWeightPerMs = seasonal ? 1 / (cfg.seasonMemoryPeriods * cfg.seasonPeriodMs) : 0;
+  const binMs = cfg.seasonPeriodMs / SEASON_BINS;
+  // A bin sees about binMs of readings per period, so this keeps `seasonalAlarmRetention` per period.
+  const binDecayPerMs = seasonal ? -Math.log(cfg.seasonalAlarmRetention) / binMs : 0;
 
   let state = new Float64Array(0);
   let capacity = 0;
@@ -90,7 +114,7 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
   }
 
   function scoreOf(ratio: number): number {
-    const score = 1 / (1 + thresholdOdds * Math.exp(-SCORE_SLOPE * (ratio - 1)));
+    const score = ratio > 0 ? 1 / (1 + thresholdOdds * ratio ** -SCORE_POWER) : 0;
     return score >= 0 && score <= 1 ? score : 0;
   }
 
@@ -121,15 +145,34 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
 
     // ── score, from earlier state only ──
     let ratio = 0;
+    let rawRatio = 0;
+    const binAt = seasonal
+      ? at +
+        Word.SeasonEvidence +
+        Math.min(
+          SEASON_BINS - 1,
+          Math.floor((((ts % cfg.seasonPeriodMs) + cfg.seasonPeriodMs) % cfg.seasonPeriodMs) / binMs),
+        )
+      : -1;
     if (warm) {
       evidence[0] = ewmaEvidence(s, at, x);
       evidence[1] = robustEvidence(s, at, deseasonalized);
-      evidence[2] = levelShiftEvidence(s, at, residual, cfg.cusumSlack, cfg.cusumLimit, cfg.alarmZ);
+      evidence[2] = levelShiftEvidence(
+        s,
+        at,
+        residual,
+        cfg.cusumSlack,
+        cfg.cusumLimit,
+        cfg.levelShiftSigma,
+        cfg.alarmZ,
+      );
       evidence[3] = stuckEvidence(s, at, x, cfg.stuckMinReadings);
       evidence[4] = rateEvidence(s, at, x);
       let strongest = 0;
       for (let i = 0; i < evidence.length; i++) if (evidence[i]! > strongest) strongest = evidence[i]!;
-      ratio = strongest / cfg.alarmZ;
+      rawRatio = strongest / cfg.alarmZ;
+      const noise = QUANTILE_MARGIN * s[at + Word.EvidenceQuantile]!;
+      ratio = rawRatio / Math.max(1, noise, seasonal ? SEASON_MARGIN * s[binAt]! : 0);
     }
     let effective = ratio;
     const inEpisode = s[at + Word.CooldownLeft]! > 0;
@@ -137,11 +180,16 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
     const score = warm ? scoreOf(effective) : 0;
 
     // ── fold the reading in ──
-    if (ratio >= 1) {
+    if (ratio >= EPISODE_OPENS) {
       s[at + Word.CooldownLeft] = cfg.cooldownReadings;
       if (!inEpisode || effective >= 1) s[at + Word.EpisodePeak] = ratio;
     } else if (inEpisode) {
       s[at + Word.CooldownLeft] = s[at + Word.CooldownLeft]! - 1;
+    }
+    if (warm) foldQuantile(s, at + Word.EvidenceQuantile, rawRatio, cfg.noiseQuantile, QUANTILE_STEP);
+    if (seasonal && warm) {
+      const elapsed = Math.min(Math.max(ts - lastTs, 0), binMs);
+      s[binAt] = Math.max(s[binAt]! * Math.exp(-elapsed * binDecayPerMs), rawRatio);
     }
     scratchBaseline = s[at + Word.Median]! + offset;
     scratchSigma = robustSigma(s, at);
