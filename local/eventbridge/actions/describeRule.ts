@@ -1,0 +1,9 @@
+import { Fields } from '../../wire/fields.ts';
+import type { JsonObject } from '../../wire/json-server.ts';
+import { busByName, describeRule as describe, type EventBridgeContext, ruleByName } from '../model.ts';
+
+export function describeRule(context: EventBridgeContext, input: JsonObject): JsonObject {
+  const fields = new Fields(input, 'ValidationException');
+  const rule = ruleByName(busByName(context, fields.optionalString('EventBusName')), fields.string('Name'));
+  return describe(rule);
+}
