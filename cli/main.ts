@@ -4,6 +4,7 @@
 import type { CliCommand } from './command.ts';
 
 const commands: Record<string, () => Promise<CliCommand>> = {
+  local: async () => (await import('./commands/local.ts')).localCommand,
   simulate: async () => (await import('./commands/simulate.ts')).simulateCommand,
   schema: async () => (await import('./commands/schema.ts')).schemaCommand,
 };
