@@ -1,0 +1,187 @@
+/**
+ * What an operator looks at: one dashboard with the pipeline's vital signs, and alarms that notify an
+ * SNS topic. Every alarm is on a signal that means records are late, lost or stuck — not on noise.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../names.ts';
+
+export interface OperationsProps {
+  readonly stream: kinesis.IStream;
+  /** Consumer lag (Kinesis GetRecords or Lambda IteratorAge, maximum, 1-minute period). */
+  readonly iteratorAge: cloudwatch.IMetric;
+  readonly deliveryStreams: readonly firehose.IDeliveryStream[];
+  /** Rejected records. Some rejections are normal (bad devices), so this alarms on a backlog only. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Queues whose every message means something was not processed. */
+  readonly mustStayEmpty: readonly sqs.IQueue[];
+  /**
+   * Alarm when consumers are this far behind for three consecutive minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly iteratorAgeThreshold?: Duration;
+  /**
+   * Alarm when this many rejected records wait in the DLQ.
+   * @default 1000
+   */
+  readonly deadLetterBacklogThreshold?: number;
+  /** @default none — subscribe to the topic after deployment */
+  readonly alarmEmail?: string;
+}
+
+export class Operations extends Construct {
+  readonly topic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    // A key of its own: CloudWatch must be allowed to use it to publish alarms to the encrypted topic,
+    // and that grant should not extend to the data key.
+    const topicKey = new kms.Key(this, 'TopicKey', {
+      enableKeyRotation: true,
+      description: 'fleetstream alarm topic',
+    });
+    topicKey.grant(
+      new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
+    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    const custom = (metricName: string, label: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        label,
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
+    const recordsIn = custom(METRIC_NAMES.recordsIn, 'records in');
+    const rejected = custom(METRIC_NAMES.recordsRejected, 'rejected');
+    const processingErrors = custom(METRIC_NAMES.processingErrors, 'processing errors');
+    const anomalies = custom(METRIC_NAMES.anomalies, 'anomalies');
+    const corrections = custom(METRIC_NAMES.correctionsApplied, 'corrections applied');
+    const anomalyRate = new cloudwatch.MathExpression({
+      expression: 'IF(records > 0, 100 * anomalies / records, 0)',
+      usingMetrics: { anomalies, records: recordsIn },
+      label: 'anomaly rate (%)',
+      period: Duration.minutes(1),
+    });
+    const incoming = props.stream.metricIncomingRecords({ statistic: 'Sum', period: Duration.minutes(1) });
+    const deliverySuccess = props.deliveryStreams.map((stream) =>
+      stream.metric('DeliveryToS3.Success', {
+        statistic: 'Average',
+        period: Duration.minutes(5),
+        label: stream.deliveryStreamName,
+      }),
+    );
+    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+    });
+
+    const ageThreshold = (props.iteratorAgeThreshold ?? Duration.minutes(5)).toMilliseconds();
+    this.alarm('IteratorAgeHigh', props.iteratorAge, {
+      threshold: ageThreshold,
+      evaluationPeriods: 3,
+      description: `Consumers are more than ${ageThreshold / 1000} s behind the stream.`,
+    });
+    this.alarm('ProcessingErrors', processingErrors, {
+      threshold: 0,
+      evaluationPeriods: 1,
+      description: 'The record processor failed batches (they are retried, results are delayed).',
+    });
+    this.alarm('DeadLetterBacklog', dlqDepth, {
+      threshold: props.deadLetterBacklogThreshold ?? 1000,
+      evaluationPeriods: 5,
+      description:
+        'Rejected records pile up in the DLQ: the DLQ processor is not keeping up or not deployed.',
+    });
+    props.mustStayEmpty.forEach((queue, index) => {
+      this.alarm(
+        `NotEmpty${index}`,
+        queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
+        {
+          threshold: 0,
+          evaluationPeriods: 1,
+          description: `${queue.node.path}: unprocessed items wait for a person.`,
+        },
+      );
+    });
+    props.deliveryStreams.forEach((stream, index) => {
+      // Average of a 0/1 success metric: below 1 means some deliveries to S3 failed and are being retried.
+      this.alarm(`DeliveryFailing${index}`, deliverySuccess[index]!, {
+        threshold: 1,
+        evaluationPeriods: 3,
+        comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        description: `${stream.deliveryStreamName}: Firehose fails to deliver to S3.`,
+      });
+    });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: 'fleetstream' });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Incoming records',
+        left: [incoming, recordsIn, rejected],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Iterator age (ms)', left: [props.iteratorAge], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Processing errors', left: [processingErrors], width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Anomaly rate', left: [anomalyRate], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Corrections', left: [corrections], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Queue depth',
+        left: [
+          dlqDepth,
+          ...props.mustStayEmpty.map((queue) =>
+            queue.metricApproximateNumberOfMessagesVisible({
+              statistic: 'Maximum',
+              period: Duration.minutes(1),
+            }),
+          ),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Firehose delivery success', left: deliverySuccess, width: 24 }),
+    );
+  }
+
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    options: {
+      threshold: number;
+      evaluationPeriods: number;
+      description: string;
+      comparison?: cloudwatch.ComparisonOperator;
+    },
+  ): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold: options.threshold,
+      evaluationPeriods: options.evaluationPeriods,
+      comparisonOperator: options.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // No data means no traffic or no errors: neither is an incident on its own.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: options.description,
+    });
+    alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The Kinesis consumers, in one of two shapes:
+ * - `fargate` (default): an ECS service running the official KCL MultiLangDaemon (Java) with our record
+ *   processor as its child process. Leases and checkpoints live in the lease table; tasks scale on the
+ *   stream's iterator age.
+ * - `lambda`: a Kinesis event source mapping. Lambda keeps per-partition-key (per-device) order even with
+ *   a parallelization factor above 1; the handler reports the first failed record of a device as its
+ *   batch item failure so Lambda retries from there.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as applicationautoscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
+import { RUNTIME_ENV } from '../names.ts';
+import type { ModelEndpoint } from './model-endpoint.ts';
+import { NodeFunction } from './node-function.ts';
+import { secureQueue } from './secure.ts';
+
+export type ConsumerRuntime = 'fargate' | 'lambda';
+
+/** Where Kinesis consumers start when no checkpoint exists. */
+export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
+
+/** The repository root: the Docker build context and the base of the default Lambda entry. */
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export interface FargateConsumerOptions {
+  /** @default a new VPC with two AZs, one NAT gateway and flow logs */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Tasks when the stream is idle. One task can hold every lease; more only add failover.
+   * @default 1
+   */
+  readonly minTasks?: number;
+  /**
+   * Upper bound for scaling; tasks beyond the shard count hold no lease and sit idle.
+   * @default 4
+   */
+  readonly maxTasks?: number;
+  /**
+   * Scale out when the stream's maximum iterator age exceeds this, scale in below a tenth of it.
+   * @default Duration.minutes(1)
+   */
+  readonly scaleOutIteratorAge?: Duration;
+  /**
+   * Task CPU units. The JVM daemon and the Node child share them.
+   * @default 1024
+   */
+  readonly cpu?: number;
+  /** @default 2048 (MiB) */
+  readonly memoryMiB?: number;
+  /**
+   * Docker build context holding the `Dockerfile`.
+   * @default the repository root
+   */
+  readonly dockerContext?: string;
+}
+
+export interface LambdaConsumerOptions {
+  /**
+   * Handler module exporting `handler`.
+   * @default `consumers/runtimes/lambda.ts` in the repository
+   */
+  readonly entry?: string;
+  /** @default 500 */
+  readonly batchSize?: number;
+  /** @default Duration.seconds(1) */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Retries of a failed batch (after bisecting) before its metadata goes to the on-failure queue.
+   * Bounded so one poison record cannot stall its shard for the whole retention period.
+   * @default 3
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this are skipped to the on-failure queue. Kept below the stream's retention so the
+   * queue's shard/sequence ranges still point at readable records for a replay.
+   * @default Duration.hours(1)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Concurrent batches per shard. Lambda keeps records of one partition key (device) in order for any
+   * value; above 1 a device's state must not be shared across batches.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /** @default 1024 (MiB) */
+  readonly memorySize?: number;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+}
+
+export interface StreamConsumersProps {
+  /** @default 'fargate' */
+  readonly runtime?: ConsumerRuntime;
+  readonly stream: kinesis.IStream;
+  readonly encryptionKey: kms.IKey;
+  readonly resultsDeliveryStream: firehose.IDeliveryStream;
+  readonly rawDeliveryStream: firehose.IDeliveryStream;
+  /** Rejected records with their reason code. */
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Correction requests for the correction handler. */
+  readonly correctionsQueue: sqs.IQueue;
+  /** @default none: records are scored by the in-stream detector only */
+  readonly modelEndpoint?: ModelEndpoint;
+  /**
+   * Where a consumer without a checkpoint starts. TRIM_HORIZON processes everything still in the stream.
+   * @default 'TRIM_HORIZON'
+   */
+  readonly initialPosition?: InitialPosition;
+  /** @default {} */
+  readonly fargate?: FargateConsumerOptions;
+  /** @default {} */
+  readonly lambda?: LambdaConsumerOptions;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class StreamConsumers extends Construct {
+  readonly runtime: ConsumerRuntime;
+  /** KCL leases and checkpoints (Fargate) or per-shard state snapshots (Lambda). */
+  readonly leaseTable: dynamodb.Table;
+  /** How far behind the consumers are; the main health signal of a stream consumer. */
+  readonly iteratorAgeMetric: cloudwatch.IMetric;
+  readonly service?: ecs.FargateService;
+  readonly function?: nodejs.NodejsFunction;
+  /** Lambda only: batches Lambda gave up on (metadata: shard, sequence range). */
+  readonly onFailureQueue?: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: StreamConsumersProps) {
+    super(scope, id);
+    this.runtime = props.runtime ?? 'fargate';
+
+    this.leaseTable = new dynamodb.Table(this, 'LeaseTable', {
+      tableName: DEFAULT_NAMES.leaseTable,
+      // The KCL's lease schema: one item per shard, keyed by `leaseKey`.
+      partitionKey: { name: 'leaseKey', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    const environment: Record<string, string> = {
+      [RUNTIME_ENV.streamName]: props.stream.streamName,
+      [RUNTIME_ENV.leaseTable]: this.leaseTable.tableName,
+      [RUNTIME_ENV.resultsDeliveryStream]: props.resultsDeliveryStream.deliveryStreamName,
+      [RUNTIME_ENV.rawDeliveryStream]: props.rawDeliveryStream.deliveryStreamName,
+      [RUNTIME_ENV.dlqUrl]: props.deadLetterQueue.queueUrl,
+      [RUNTIME_ENV.correctionsQueueUrl]: props.correctionsQueue.queueUrl,
+    };
+    if (props.modelEndpoint) environment[RUNTIME_ENV.modelEndpoint] = props.modelEndpoint.endpointName;
+
+    let grantee: iam.IGrantable;
+    if (this.runtime === 'fargate') {
+      this.service = this.fargateService(props, environment);
+      grantee = this.service.taskDefinition.taskRole;
+    } else {
+      this.onFailureQueue = secureQueue(this, 'OnFailureQueue', {
+        encryptionKey: props.encryptionKey,
+        queueName: `${DEFAULT_NAMES.stream}-consumer-failures`,
+      });
+      this.function = this.lambdaConsumer(props, environment, this.onFailureQueue);
+      grantee = this.function;
+    }
+
+    this.leaseTable.grantReadWriteData(grantee);
+    props.resultsDeliveryStream.grantPutRecords(grantee);
+    props.rawDeliveryStream.grantPutRecords(grantee);
+    props.deadLetterQueue.grantSendMessages(grantee);
+    props.correctionsQueue.grantSendMessages(grantee);
+    props.modelEndpoint?.grantInvoke(grantee);
+
+    this.iteratorAgeMetric =
+      this.function?.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }) ??
+      props.stream.metricGetRecordsIteratorAgeMilliseconds({
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      });
+  }
+
+  private fargateService(
+    props: StreamConsumersProps,
+    environment: Record<string, string>,
+  ): ecs.FargateService {
+    const options = props.fargate ?? {};
+    const vpc = options.vpc ?? this.defaultVpc();
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: options.cpu ?? 1024,
+      memoryLimitMiB: options.memoryMiB ?? 2048,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    const logGroup = new logs.LogGroup(this, 'ConsumerLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    taskDefinition.addContainer('kcl', {
+      image: ecs.ContainerImage.fromAsset(options.dockerContext ?? REPO_ROOT, {
+        platform: Platform.LINUX_AMD64,
+      }),
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'kcl' }),
+      environment: {
+        ...environment,
+        // Read by infra/container/kcl-entrypoint.mjs into the daemon's .properties file.
+        KCL_STREAM_NAME: props.stream.streamName,
+        KCL_APPLICATION_NAME: this.leaseTable.tableName,
+        KCL_INITIAL_POSITION: props.initialPosition ?? 'TRIM_HORIZON',
+        KCL_RETRIEVAL_MODE: 'POLLING',
+      },
+      // The daemon checkpoints after each processed batch; a graceful stop lets the child flush first.
+      stopTimeout: Duration.seconds(60),
+      readonlyRootFilesystem: false,
+    });
+
+    const service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition,
+      desiredCount: options.minTasks ?? 1,
+      assignPublicIp: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      circuitBreaker: { rollback: true },
+      // Start the new task before stopping the old one: leases move over instead of pausing the shard.
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+    });
+
+    const scaling = service.autoScaleTaskCount({
+      minCapacity: options.minTasks ?? 1,
+      maxCapacity: options.maxTasks ?? 4,
+    });
+    const threshold = (options.scaleOutIteratorAge ?? Duration.minutes(1)).toMilliseconds();
+    scaling.scaleOnMetric('ScaleOnIteratorAge', {
+      metric: props.stream.metricGetRecordsIteratorAgeMilliseconds({
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      }),
+      scalingSteps: [
+        { upper: threshold / 10, change: -1 },
+        { lower: threshold, change: +1 },
+        { lower: threshold * 5, change: +2 },
+      ],
+      adjustmentType: applicationautoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+      cooldown: Duration.minutes(3),
+    });
+
+    props.stream.grantRead(taskDefinition.taskRole);
+    // The KCL publishes its own lease and shard metrics; PutMetricData has no resource-level
+    // permissions, so the namespace condition is the only possible narrowing.
+    taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': this.leaseTable.tableName } },
+      }),
+    );
+    return service;
+  }
+
+  private defaultVpc(): ec2.Vpc {
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'consumers', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+    });
+    vpc.addFlowLog('FlowLog', { trafficType: ec2.FlowLogTrafficType.REJECT });
+    return vpc;
+  }
+
+  private lambdaConsumer(
+    props: StreamConsumersProps,
+    environment: Record<string, string>,
+    onFailureQueue: sqs.IQueue,
+  ): nodejs.NodejsFunction {
+    const options = props.lambda ?? {};
+    const fn = new NodeFunction(this, 'Function', {
+      entry: options.entry ?? path.join(REPO_ROOT, 'consumers', 'runtimes', 'lambda.ts'),
+      encryptionKey: props.encryptionKey,
+      environment,
+      memorySize: options.memorySize ?? 1024,
+      timeout: options.timeout ?? Duration.minutes(1),
+    }).function;
+
+    fn.addEventSource(
+      new lambdaEventSources.KinesisEventSource(props.stream, {
+        startingPosition:
+          (props.initialPosition ?? 'TRIM_HORIZON') === 'TRIM_HORIZON'
+            ? lambda.StartingPosition.TRIM_HORIZON
+            : lambda.StartingPosition.LATEST,
+        batchSize: options.batchSize ?? 500,
+        maxBatchingWindow: options.maxBatchingWindow ?? Duration.seconds(1),
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: options.retryAttempts ?? 3,
+        maxRecordAge: options.maxRecordAge ?? Duration.hours(1),
+        parallelizationFactor: options.parallelizationFactor ?? 1,
+        onFailure: new lambdaEventSources.SqsDlq(onFailureQueue),
+      }),
+    );
+    return fn;
+  }
+}
