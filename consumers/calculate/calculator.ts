@@ -49,6 +49,9 @@ export class DeviceCalculator implements DeviceHistory {
   readonly config: FleetConfig;
   private readonly metricNames: readonly string[];
   private readonly counterRules: readonly (CounterRules | undefined)[];
+  /** Counter number of each metric, or -1 for gauges. */
+  private readonly counterOf: readonly number[];
+  private readonly counterCount: number;
   private readonly energyIndex: number;
   private readonly temperatureIndex: number;
   private readonly humidityIndex: number;
@@ -76,7 +79,7 @@ export class DeviceCalculator implements DeviceHistory {
   private newerWindow = new Int32Array(0);
   /** 1 while the device has an entry in the idle queue (at most one, so the queue stays O(devices)). */
   private queuedCol = new Uint8Array(0);
-  /** Per (device, metric): last trusted counter value / gauge value at the highest seq, and its device time. */
+  /** Per (device, counter): the last trusted counter value and its device time. */
   private lastValueCol = new Float64Array(0);
   private lastValueTsCol = new Float64Array(0);
 
@@ -102,12 +105,15 @@ export class DeviceCalculator implements DeviceHistory {
           }
         : undefined,
     );
+    let counters = 0;
+    this.counterOf = config.metrics.map((m) => (m.kind === 'counter' ? counters++ : -1));
+    this.counterCount = counters;
     this.energyIndex = this.metricNames.indexOf(ENERGY_METRIC);
     this.temperatureIndex = this.metricNames.indexOf(TEMPERATURE_METRIC);
     this.humidityIndex = this.metricNames.indexOf(HUMIDITY_METRIC);
     this.windowMs = config.windowMs;
     this.latenessMs = config.allowedLatenessMs;
-    this.windows = new WindowPool(this.metricNames.length);
+    this.windows = new WindowPool(this.counterOf);
   }
 
   get deviceCount(): number {
@@ -173,9 +179,9 @@ export class DeviceCalculator implements DeviceHistory {
     }
     this.lastArrivalCol[d] = arrivalMs;
 
-    const flags: ReadingFlag[] = [];
+    let flags: ReadingFlag[] | undefined;
     if (outOfOrder) {
-      flags.push(ReadingFlag.OutOfOrder);
+      flags = withFlag(flags, ReadingFlag.OutOfOrder);
       sink.correction(this.gapFilledRequest(d, seq), tsMs);
     }
 
@@ -183,10 +189,10 @@ export class DeviceCalculator implements DeviceHistory {
     const late = windowStart + this.windowMs <= this.watermarkOf(d);
     let slot = NO_WINDOW;
     if (late) {
-      flags.push(ReadingFlag.Late);
+      flags = withFlag(flags, ReadingFlag.Late);
       sink.correction(this.lateRequest(d, windowStart, seq), windowStart);
     } else {
-      slot = this.windowFor(d, windowStart, arrivalMs, sink);
+      slot = this.windowFor(d, windowStart, seq, arrivalMs, sink);
       this.windows.received[slot] = (this.windows.received[slot] as number) + 1;
       if (seq < (this.windows.minSeq[slot] as number)) this.windows.minSeq[slot] = seq;
       if (seq > (this.windows.maxSeq[slot] as number)) this.windows.maxSeq[slot] = seq;
@@ -200,15 +206,15 @@ export class DeviceCalculator implements DeviceHistory {
       const name = this.metricNames[i] as string;
       const value = metrics[name];
       if (value === undefined) continue;
-      const vi = d * m + i;
       let delta = Number.NaN;
       const rules = this.counterRules[i];
-      if (!outOfOrder) {
+      if (rules !== undefined && !outOfOrder) {
+        const vi = d * this.counterCount + (this.counterOf[i] as number);
         const previous = this.lastValueCol[vi] as number;
-        if (rules !== undefined && !Number.isNaN(previous)) {
+        if (!Number.isNaN(previous)) {
           const previousTs = this.lastValueTsCol[vi] as number;
           const result = counterDelta(rules, previous, previousTs, value, tsMs, this.delta);
-          if (result.flag !== undefined) flags.push(result.flag);
+          if (result.flag !== undefined) flags = withFlag(flags, result.flag);
           delta = result.delta;
           if (!Number.isNaN(delta)) {
             if (deltas === undefined) deltas = {};
@@ -217,7 +223,7 @@ export class DeviceCalculator implements DeviceHistory {
           }
         }
         // A withheld counter delta keeps the last trusted value as the anchor, so one glitch costs one reading.
-        if (rules === undefined || Number.isNaN(previous) || !Number.isNaN(delta)) {
+        if (Number.isNaN(previous) || !Number.isNaN(delta)) {
           this.lastValueCol[vi] = value;
           this.lastValueTsCol[vi] = tsMs;
         }
@@ -230,6 +236,7 @@ export class DeviceCalculator implements DeviceHistory {
     const dewPoint =
       temperature !== undefined && humidity !== undefined ? dewPointC(temperature, humidity) : undefined;
 
+    // A fixed shape (absent values are undefined, which JSON omits) keeps this hot allocation monomorphic.
     sink.reading(
       {
         kind: 'reading',
@@ -237,12 +244,13 @@ export class DeviceCalculator implements DeviceHistory {
         deviceId: detail.deviceId,
         seq,
         ts: detail.ts,
-        ...(detail.firmware === undefined ? {} : { firmware: detail.firmware }),
+        firmware: detail.firmware,
         metrics: metrics as Readonly<Record<string, number>>,
         deltas: deltas ?? EMPTY,
-        ...(dewPoint === undefined ? {} : { dewPointC: dewPoint }),
-        ...(powerW === undefined ? {} : { powerW }),
-        flags,
+        dewPointC: dewPoint,
+        powerW,
+        flags: flags ?? NO_FLAGS,
+        anomalyScore: undefined,
       },
       tsMs,
     );
@@ -289,7 +297,7 @@ export class DeviceCalculator implements DeviceHistory {
 
   /** Writes stream time and every device's state, in device order. */
   writeState(out: BinaryWriter): void {
-    const m = this.metricNames.length;
+    const _m = this.metricNames.length;
     out.f64(this.streamTimeMs);
     out.u32(this.ids.length);
     for (let d = 0; d < this.ids.length; d++) {
@@ -302,7 +310,8 @@ export class DeviceCalculator implements DeviceHistory {
       out.f64(this.emittedLastSeqCol[d] as number);
       for (let w = d * DEDUP_WORDS; w < d * DEDUP_WORDS + DEDUP_WORDS; w++)
         out.u32(this.seenBits[w] as number);
-      for (let i = d * m; i < d * m + m; i++) {
+      const c = this.counterCount;
+      for (let i = d * c; i < d * c + c; i++) {
         out.f64(this.lastValueCol[i] as number);
         out.f64(this.lastValueTsCol[i] as number);
       }
@@ -319,17 +328,18 @@ export class DeviceCalculator implements DeviceHistory {
    * parents after a merge) keeps the copy that has seen the higher seq.
    */
   readState(input: BinaryReader, ownsDevice?: (deviceId: string) => boolean): void {
-    const m = this.metricNames.length;
+    const _m = this.metricNames.length;
     const streamTime = input.f64();
     if (streamTime > this.streamTimeMs) this.streamTimeMs = streamTime;
     const count = input.u32();
-    const values = new Float64Array(6 + 2 * m);
+    const c = this.counterCount;
+    const values = new Float64Array(6 + 2 * c);
     const bits = new Uint32Array(DEDUP_WORDS);
     for (let n = 0; n < count; n++) {
       const id = input.string();
       for (let i = 0; i < 6; i++) values[i] = input.f64();
       for (let w = 0; w < DEDUP_WORDS; w++) bits[w] = input.u32();
-      for (let i = 0; i < 2 * m; i++) values[6 + i] = input.f64();
+      for (let i = 0; i < 2 * c; i++) values[6 + i] = input.f64();
       const windowMask = input.u8();
       const existing = this.index.get(id);
       const keep =
@@ -354,9 +364,9 @@ export class DeviceCalculator implements DeviceHistory {
       this.emittedThroughCol[d] = values[4] as number;
       this.emittedLastSeqCol[d] = values[5] as number;
       this.seenBits.set(bits, d * DEDUP_WORDS);
-      for (let i = 0; i < m; i++) {
-        this.lastValueCol[d * m + i] = values[6 + 2 * i] as number;
-        this.lastValueTsCol[d * m + i] = values[7 + 2 * i] as number;
+      for (let i = 0; i < c; i++) {
+        this.lastValueCol[d * c + i] = values[6 + 2 * i] as number;
+        this.lastValueTsCol[d * c + i] = values[7 + 2 * i] as number;
       }
       this.olderWindow[d] = older;
       this.newerWindow[d] = newer;
@@ -383,12 +393,18 @@ export class DeviceCalculator implements DeviceHistory {
     return Math.max(byEventTime, emitted);
   }
 
-  private windowFor(d: number, startMs: number, arrivalMs: number, sink: CalculationSink): number {
+  private windowFor(
+    d: number,
+    startMs: number,
+    seq: number,
+    arrivalMs: number,
+    sink: CalculationSink,
+  ): number {
     const older = this.olderWindow[d] as number;
     const newer = this.newerWindow[d] as number;
     if (newer !== NO_WINDOW && this.windows.start[newer] === startMs) return newer;
     if (older !== NO_WINDOW && this.windows.start[older] === startMs) return older;
-    const slot = this.windows.allocate(startMs);
+    const slot = this.windows.allocate(startMs, seq);
     if (newer === NO_WINDOW) {
       this.newerWindow[d] = slot;
       if (this.queuedCol[d] === 0) {
@@ -446,7 +462,7 @@ export class DeviceCalculator implements DeviceHistory {
         stddev: Math.sqrt((c[COL.m2] as number) / count),
         first: c[COL.first] as number,
         last: c[COL.last] as number,
-        ...(this.counterRules[i] === undefined ? {} : { sumDelta: c[COL.sumDelta] as number }),
+        sumDelta: this.counterRules[i] === undefined ? undefined : pool.sumDelta(slot, i),
       };
       metrics[this.metricNames[i] as string] = stats;
     }
@@ -554,13 +570,14 @@ export class DeviceCalculator implements DeviceHistory {
     this.emittedLastSeqCol[d] = -1;
     this.olderWindow[d] = NO_WINDOW;
     this.newerWindow[d] = NO_WINDOW;
-    const m = this.metricNames.length;
-    this.lastValueCol.fill(Number.NaN, d * m, d * m + m);
+    const _m = this.metricNames.length;
+    const c = this.counterCount;
+    this.lastValueCol.fill(Number.NaN, d * c, d * c + c);
     return d;
   }
 
   private grow(capacity: number): void {
-    const m = this.metricNames.length;
+    const _m = this.metricNames.length;
     this.highestSeqCol = resize(this.highestSeqCol, capacity);
     this.highestSeqTsCol = resize(this.highestSeqTsCol, capacity);
     this.maxTsCol = resize(this.maxTsCol, capacity);
@@ -571,10 +588,18 @@ export class DeviceCalculator implements DeviceHistory {
     this.olderWindow = resize(this.olderWindow, capacity);
     this.newerWindow = resize(this.newerWindow, capacity);
     this.queuedCol = resize(this.queuedCol, capacity);
-    this.lastValueCol = resize(this.lastValueCol, capacity * m);
-    this.lastValueTsCol = resize(this.lastValueTsCol, capacity * m);
+    this.lastValueCol = resize(this.lastValueCol, capacity * this.counterCount);
+    this.lastValueTsCol = resize(this.lastValueTsCol, capacity * this.counterCount);
     this.capacity = capacity;
   }
 }
 
 const EMPTY: Readonly<Record<string, number>> = Object.freeze({});
+const NO_FLAGS: readonly ReadingFlag[] = Object.freeze([]);
+
+/** Flags are rare: the array is only allocated for a reading that has one. */
+function withFlag(flags: ReadingFlag[] | undefined, flag: ReadingFlag): ReadingFlag[] {
+  if (flags === undefined) return [flag];
+  flags.push(flag);
+  return flags;
+}

@@ -13,13 +13,17 @@ import {
   type TelemetryDetail,
   type TelemetryEvent,
   TelemetryEventSchema,
+  TelemetryMetricsSchema,
 } from './telemetry.ts';
 
 const checkEvent = TypeCompiler.Compile(TelemetryEventSchema);
 const metricName = new RegExp(METRIC_NAME_PATTERN);
+const KNOWN_METRICS: ReadonlySet<string> = new Set(Object.keys(TelemetryMetricsSchema.properties));
 
 export interface Decoded {
   readonly ok: true;
+  /** The payload as text (valid UTF-8), kept so the raw archive need not decode the bytes again. */
+  readonly text: string;
   readonly event: TelemetryEvent;
   readonly detail: TelemetryDetail;
   /** `detail.ts` as epoch ms. */
@@ -100,7 +104,7 @@ export function decodeTelemetry(data: Uint8Array, maxRecordBytes: number): Decod
   const detail = event.detail;
   for (const name in detail.metrics) {
     // The compiled check bounds the count and types of metrics; names are checked here, once per key.
-    if (!metricName.test(name)) {
+    if (!KNOWN_METRICS.has(name) && !metricName.test(name)) {
       return fail(
         RejectReason.SchemaViolation,
         `metric name '${name}' does not match ${METRIC_NAME_PATTERN}`,
@@ -111,5 +115,5 @@ export function decodeTelemetry(data: Uint8Array, maxRecordBytes: number): Decod
   const tsMs = Date.parse(detail.ts);
   if (Number.isNaN(tsMs))
     return fail(RejectReason.InvalidTimestamp, `ts '${detail.ts}' is not a real instant`, detail);
-  return { ok: true, event, detail, tsMs };
+  return { ok: true, text, event, detail, tsMs };
 }

@@ -77,28 +77,21 @@ export class OutputCollector implements CalculationSink {
    * The accepted event verbatim, with what a recalculation needs to reproduce the original run
    * (arrival time and stream position). Partitioned by device time, where the correction handler looks.
    */
-  archiveRecord(record: StreamRecord, deviceId: string, seq: number, tsMs: number): void {
-    let text = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength).toString(
-      'utf8',
-    );
+  archiveRecord(record: StreamRecord, text: string, deviceId: string, seq: number, tsMs: number): void {
     // A pretty-printed payload would break the one-record-per-line archive: compact it (rare path).
-    if (text.includes('\n') || text.includes('\r')) text = JSON.stringify(JSON.parse(text));
+    const event = text.includes('\n') || text.includes('\r') ? JSON.stringify(JSON.parse(text)) : text;
     const id = `${deviceId}:r:${seq}`;
-    const head = JSON.stringify({
-      kind: 'raw',
-      id,
-      deviceId,
-      seq,
-      arrivalMs: record.arrivalMs,
-      sequenceNumber: record.sequenceNumber,
-      ...(record.shardId === undefined ? {} : { shardId: record.shardId }),
-    });
+    // deviceId matches DEVICE_ID_PATTERN, so it needs no JSON escaping; the stream positions might.
+    const shard = record.shardId === undefined ? '' : `,"shardId":${JSON.stringify(record.shardId)}`;
     this.archive.push({
       id,
       kind: 'raw',
       deviceId,
       partitionMs: tsMs,
-      line: `${prefixes.of(tsMs)}${head.slice(1, -1)},"event":${text}}\n`,
+      line:
+        `${prefixes.of(tsMs)}"kind":"raw","id":"${id}","deviceId":"${deviceId}","seq":${seq},` +
+        `"arrivalMs":${record.arrivalMs},"sequenceNumber":${JSON.stringify(record.sequenceNumber)}${shard},` +
+        `"event":${event}}\n`,
     });
   }
 

@@ -68,7 +68,7 @@ export class RecordProcessor implements RecordProcessorApi {
           out.counts.duplicates++;
         } else {
           out.counts.accepted++;
-          out.archiveRecord(record, detail.deviceId, detail.seq, tsMs);
+          out.archiveRecord(record, decoded.text, detail.deviceId, detail.seq, tsMs);
         }
       }
       calculator.advanceStreamTime(record.arrivalMs, out);

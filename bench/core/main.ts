@@ -1,0 +1,207 @@
+/**
+ * bench/core — decode → validate → verify → calculate → encode on one core, against two baselines run
+ * in the same process: the JSON floor (parse the same Buffers, stringify the same outputs) and a naive
+ * calculation stage. Prints JSON lines; the last line is the summary (`ratio_to_floor`, `ratio_to_naive`,
+ * `state_bytes_per_device`). Run with `npm run bench:core` (it needs --expose-gc for the memory figure).
+ *
+ * Options (env): CORE_DEVICES (2000), CORE_EVENTS_PER_DEVICE (100), CALC_DEVICES (200),
+ * MEMORY_DEVICES (1000000), ROUNDS (3).
+ */
+
+import type { CalculationSink } from '../../consumers/calculate/calculator.ts';
+import { DeviceCalculator } from '../../consumers/calculate/calculator.ts';
+import { parseFleetConfig } from '../../consumers/config.ts';
+import { decodeTelemetry } from '../../consumers/contract/decode.ts';
+import type { StreamRecord } from '../../consumers/contract/outputs.ts';
+import type { TelemetryDetail } from '../../consumers/contract/telemetry.ts';
+import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
+import { deviceId, FLEET_START_MS, generateRecords, telemetryEnvelope } from './fleet.ts';
+import { NaiveCalculator } from './naive.ts';
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const CORE_DEVICES = env('CORE_DEVICES', 2000);
+const CORE_EVENTS = CORE_DEVICES * env('CORE_EVENTS_PER_DEVICE', 100);
+const CALC_DEVICES = env('CALC_DEVICES', 200);
+const MEMORY_DEVICES = env('MEMORY_DEVICES', 1_000_000);
+const ROUNDS = env('ROUNDS', 3);
+const BATCH = 500;
+
+const emit = (line: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify({ bench: 'core', ...line })}\n`);
+};
+
+const gc = (): void => {
+  (globalThis as { gc?: () => void }).gc?.();
+};
+
+function timeIt(run: () => void): number {
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function best(times: number[]): number {
+  return Math.min(...times);
+}
+
+// ---- 1. the whole core vs the JSON floor ------------------------------------------------------------
+
+function coreVsFloor(): { core: number; floor: number; outputs: number } {
+  const records = generateRecords(CORE_DEVICES, CORE_EVENTS);
+  const bytes = records.reduce((sum, r) => sum + r.data.byteLength, 0);
+  emit({
+    stage: 'fleet',
+    devices: CORE_DEVICES,
+    events: CORE_EVENTS,
+    mean_event_bytes: Math.round(bytes / CORE_EVENTS),
+  });
+
+  // Like a runtime, each batch's outputs are handed on (here: measured and dropped), not retained.
+  const runCore = (onLine: (line: string) => void): void => {
+    const processor = createRecordProcessor();
+    for (let i = 0; i < records.length; i += BATCH) {
+      for (const r of processor.process(records.slice(i, i + BATCH)).results) onLine(r.line);
+    }
+    for (const r of processor.flush().results) onLine(r.line);
+  };
+  // The floor stringifies exactly the objects the core emits.
+  const outputObjects: unknown[] = [];
+  runCore((line) => outputObjects.push(JSON.parse(line)));
+  let outputBytes = 0;
+  const countBytes = (line: string): void => {
+    outputBytes += line.length;
+  };
+  const runFloor = (): void => {
+    let sink = 0;
+    for (const record of records)
+      sink += (JSON.parse(record.data as unknown as string) as { version: string }).version.length;
+    for (const output of outputObjects) sink += JSON.stringify(output).length;
+    if (sink < 0) throw new Error('unreachable');
+  };
+
+  const coreTimes: number[] = [];
+  const floorTimes: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    gc();
+    floorTimes.push(timeIt(runFloor));
+    gc();
+    coreTimes.push(timeIt(() => runCore(countBytes)));
+  }
+  const core = CORE_EVENTS / best(coreTimes);
+  const floor = CORE_EVENTS / best(floorTimes);
+  emit({ stage: 'floor', events_per_s: Math.round(floor), outputs: outputObjects.length });
+  emit({
+    stage: 'core',
+    events_per_s: Math.round(core),
+    outputs: outputObjects.length,
+    output_bytes: outputBytes / ROUNDS,
+  });
+  return { core, floor, outputs: outputObjects.length };
+}
+
+// ---- 2. calculation stage vs the naive calculator, on already decoded events --------------------------
+
+function calcVsNaive(): { calc: number; naive: number } {
+  const warmupPerDevice = 600; // the naive history is full from here on: steady state for both
+  const timedPerDevice = 400;
+  const decode = (records: StreamRecord[]) =>
+    records.map((r) => {
+      const decoded = decodeTelemetry(r.data, 65_536);
+      if (!decoded.ok) throw new Error(decoded.message);
+      return { detail: decoded.detail, tsMs: decoded.tsMs, arrivalMs: r.arrivalMs };
+    });
+  const warmup = decode(generateRecords(CALC_DEVICES, CALC_DEVICES * warmupPerDevice));
+  const timed = decode(
+    generateRecords(CALC_DEVICES, CALC_DEVICES * (warmupPerDevice + timedPerDevice)),
+  ).slice(CALC_DEVICES * warmupPerDevice);
+  const config = parseFleetConfig();
+  const discard: CalculationSink = { reading() {}, window() {}, missing() {}, correction() {} };
+
+  const calcTimes: number[] = [];
+  const naiveTimes: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const calculator = new DeviceCalculator(config);
+    const apply = (e: { detail: TelemetryDetail; tsMs: number; arrivalMs: number }) => {
+      calculator.select(e.detail.deviceId).apply(e.detail, e.tsMs, e.arrivalMs, discard);
+      calculator.advanceStreamTime(e.arrivalMs, discard);
+    };
+    for (const e of warmup) apply(e);
+    gc();
+    calcTimes.push(
+      timeIt(() => {
+        for (const e of timed) apply(e);
+      }),
+    );
+
+    const naive = new NaiveCalculator();
+    for (const e of warmup) naive.apply(e.detail);
+    gc();
+    naiveTimes.push(
+      timeIt(() => {
+        for (const e of timed) naive.apply(e.detail);
+      }),
+    );
+  }
+  const calc = timed.length / best(calcTimes);
+  const naive = timed.length / best(naiveTimes);
+  emit({
+    stage: 'calculate',
+    events_per_s: Math.round(calc),
+    devices: CALC_DEVICES,
+    timed_events: timed.length,
+  });
+  emit({ stage: 'naive-calculate', events_per_s: Math.round(naive), history_per_metric: 600 });
+  return { calc, naive };
+}
+
+// ---- 3. heap bytes of calculation state per device ----------------------------------------------------
+
+function stateBytesPerDevice(): number {
+  const retained = (): number => {
+    gc();
+    gc();
+    const usage = process.memoryUsage();
+    return usage.heapUsed + usage.arrayBuffers;
+  };
+  const before = retained();
+  const processor = createRecordProcessor();
+  for (let start = 0; start < MEMORY_DEVICES; start += 1000) {
+    const batch: StreamRecord[] = [];
+    for (let device = start; device < Math.min(start + 1000, MEMORY_DEVICES); device++) {
+      batch.push({
+        data: Buffer.from(telemetryEnvelope(device, 0)),
+        partitionKey: deviceId(device),
+        sequenceNumber: String(device),
+        arrivalMs: FLEET_START_MS + 200,
+      });
+    }
+    processor.process(batch);
+  }
+  const after = retained();
+  const perDevice = (after - before) / processor.deviceCount;
+  emit({
+    stage: 'state-memory',
+    devices: processor.deviceCount,
+    metrics_per_device: 4,
+    open_windows_per_device: 1,
+    retained_bytes: after - before,
+    bytes_per_device: Math.round(perDevice),
+  });
+  return perDevice;
+}
+
+const { core, floor } = coreVsFloor();
+const { calc, naive } = calcVsNaive();
+const stateBytes = stateBytesPerDevice();
+emit({
+  summary: true,
+  ratio_to_floor: Number((core / floor).toFixed(3)),
+  ratio_to_naive: Number((calc / naive).toFixed(2)),
+  state_bytes_per_device: Math.round(stateBytes),
+  core_events_per_s: Math.round(core),
+  floor_events_per_s: Math.round(floor),
+  calculate_events_per_s: Math.round(calc),
+  naive_events_per_s: Math.round(naive),
+  memory_devices: MEMORY_DEVICES,
+  note: 'one core of a shared 2-core machine; ratios are measured in the same run',
+});
