@@ -3,7 +3,12 @@ import type { AwsClients } from '../../consumers/aws/clients.ts';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { ConfigError, FleetstreamError } from '../../consumers/contract/errors.ts';
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
-import { FAULT_PRESET_NAMES, parseSimulationConfig, type SimulationOverrides } from '../../sim/config.ts';
+import {
+  DEFAULT_SIMULATION_CONFIG,
+  FAULT_PRESET_NAMES,
+  parseSimulationConfig,
+  type SimulationOverrides,
+} from '../../sim/config.ts';
 import { FileGroundTruth } from '../../sim/ground-truth.ts';
 import { runSimulation, type SimulationProgress, type SimulationReport } from '../../sim/simulate.ts';
 import { eventBridgePort, kinesisPort } from '../../sim/transport.ts';
@@ -17,6 +22,7 @@ const usage = `fleetstream simulate [options]
 
   --devices N              devices in the fleet (default 10)
   --rate N|max             events per second over all devices, wall clock (default 100)
+  --device-rate N          events per second per device instead (rate = N × devices)
   --duration SECONDS       seconds of sending at --rate (default 30)
   --readings N             readings per device (default rate × duration ÷ devices; needed with --rate max)
   --interval SECONDS       device time between a device's readings (default 5; device time runs faster
@@ -55,6 +61,8 @@ function progressLine(p: SimulationProgress): string {
 }
 
 interface Destination {
+  /** Where the records went, for the summary. */
+  readonly endpoint: string;
   readonly clients: Pick<AwsClients, 'eventbridge' | 'kinesis'>;
   readonly region: string;
   readonly account?: string;
@@ -74,6 +82,7 @@ async function embeddedStack(bus: string, stream: string): Promise<Destination> 
     throw error;
   }
   return {
+    endpoint: 'embedded local stack (stopped after the run)',
     clients,
     region: stack.region,
     account: LOCAL_ACCOUNT_ID,
@@ -102,7 +111,17 @@ export const simulateCommand: CliCommand = {
     let overrides: SimulationOverrides;
     let config: ReturnType<typeof parseSimulationConfig>;
     try {
-      const rate = values.rate === 'max' ? Infinity : parseNumber('rate', values.rate);
+      if (values.rate !== undefined && values['device-rate'] !== undefined) {
+        throw new ConfigError('--rate and --device-rate exclude each other');
+      }
+      const perDevice = parseNumber('device-rate', values['device-rate']);
+      const devices = parseNumber('devices', values.devices);
+      const rate =
+        perDevice !== undefined
+          ? perDevice * (devices ?? DEFAULT_SIMULATION_CONFIG.devices)
+          : values.rate === 'max'
+            ? Infinity
+            : parseNumber('rate', values.rate);
       const interval = parseNumber('interval', values.interval);
       const faults = values.faults;
       if (faults !== undefined && !(FAULT_PRESET_NAMES as string[]).includes(faults)) {
@@ -111,7 +130,7 @@ export const simulateCommand: CliCommand = {
       if (values.aws && values.endpoint !== undefined)
         throw new ConfigError('--aws and --endpoint exclude each other');
       overrides = {
-        ...(values.devices === undefined ? {} : { devices: parseNumber('devices', values.devices) }),
+        ...(devices === undefined ? {} : { devices }),
         ...(rate === undefined ? {} : { rate }),
         ...(values.duration === undefined
           ? {}
@@ -137,7 +156,7 @@ export const simulateCommand: CliCommand = {
     try {
       if (values.aws) {
         const clients = createAwsClients({ region });
-        destination = { clients, region, close: async () => clients.destroy() };
+        destination = { endpoint: 'aws', clients, region, close: async () => clients.destroy() };
       } else if (values.endpoint !== undefined) {
         const endpoints = {
           eventbridge: values.endpoint,
@@ -149,7 +168,12 @@ export const simulateCommand: CliCommand = {
               { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
             : undefined;
         const clients = createAwsClients({ region, endpoints, ...(credentials ? { credentials } : {}) });
-        destination = { clients, region, close: async () => clients.destroy() };
+        destination = {
+          endpoint: `eventbridge ${endpoints.eventbridge}, kinesis ${endpoints.kinesis}`,
+          clients,
+          region,
+          close: async () => clients.destroy(),
+        };
       } else {
         if (!values.quiet) process.stderr.write('simulate: starting the embedded local stack\n');
         destination = await embeddedStack(bus, stream);
@@ -196,6 +220,7 @@ export const simulateCommand: CliCommand = {
     }
     const summary = {
       ...report,
+      destination: { endpoint: destination.endpoint, region, bus, stream },
       ...(values['ground-truth'] === undefined ? {} : { groundTruth: values['ground-truth'] }),
     };
     process.stdout.write(
@@ -213,6 +238,7 @@ function parse(argv: string[]) {
     options: {
       devices: { type: 'string' },
       rate: { type: 'string' },
+      'device-rate': { type: 'string' },
       duration: { type: 'string' },
       readings: { type: 'string' },
       interval: { type: 'string' },
