@@ -126,6 +126,7 @@ export function restoreForest(input: unknown): RandomCutForest {
       mass: decode(a.mass, Int32Array, 4, nodes, name('mass')),
       lo: decode(a.lo, Float64Array, 8, nodes * dims, name('lo')),
       hi: decode(a.hi, Float64Array, 8, nodes * dims, name('hi')),
+      rangeSum: decode(a.rangeSum, Float64Array, 8, nodes, name('rangeSum')),
       free: decode(a.free, Int32Array, 4, nodes, name('free')),
     };
     // Indices out of range would send a traversal outside the pool; a corrupted file must fail here instead.

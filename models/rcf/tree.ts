@@ -22,6 +22,7 @@ export interface TreeArrays {
   readonly mass: Int32Array;
   readonly lo: Float64Array;
   readonly hi: Float64Array;
+  readonly rangeSum: Float64Array;
   readonly free: Int32Array;
 }
 
@@ -36,10 +37,17 @@ export class RandomCutTree {
   readonly mass: Int32Array;
   readonly lo: Float64Array;
   readonly hi: Float64Array;
+  /**
+   * Σ (hi − lo) over the node's box, recomputed whenever the box changes: the denominator of every cut
+   * probability, so a traversal needs one pass over the dimensions per node instead of two.
+   */
+  readonly rangeSum: Float64Array;
   /** Stack of free node indices; `free[0 .. freeCount)` are free. */
   readonly free: Int32Array;
   freeCount: number;
   root: number;
+  /** Inserts since construction or restore (a diagnostic; not part of snapshots). */
+  insertions = 0;
 
   constructor(
     dimensions: number,
@@ -58,6 +66,7 @@ export class RandomCutTree {
       this.mass = a.mass;
       this.lo = a.lo;
       this.hi = a.hi;
+      this.rangeSum = a.rangeSum;
       this.free = a.free;
       this.freeCount = restore.freeCount;
       this.root = restore.root;
@@ -72,6 +81,7 @@ export class RandomCutTree {
     this.mass = new Int32Array(n);
     this.lo = new Float64Array(n * dimensions);
     this.hi = new Float64Array(n * dimensions);
+    this.rangeSum = new Float64Array(n);
     this.free = new Int32Array(n);
     // Lowest indices on top of the stack, so a fresh tree fills the pool from the front.
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
@@ -103,6 +113,7 @@ export class RandomCutTree {
     const d = this.dimensions;
     this.lo.set(point, leaf * d);
     this.hi.set(point, leaf * d);
+    this.rangeSum[leaf] = 0;
     this.cutDim[leaf] = NONE;
     this.mass[leaf] = 1;
     return leaf;
@@ -114,10 +125,14 @@ export class RandomCutTree {
    * The paper's insertion (Section 3, "Insert"): at node v with box B, draw a cut on B ∪ {p}, its dimension
    * chosen with probability proportional to that dimension's range and its value uniform in it. If the cut
    * separates p from B, p becomes a new leaf beside v; otherwise follow v's own cut. The result is
-   * distributed as a tree built from scratch on the sample plus p. When p lies inside B no cut on B can
-   * separate it, so no random number is drawn.
+   * distributed as a tree built from scratch on the sample plus p.
+   *
+   * A uniform position on the union's total range falls in the gaps between p and B (so separates) with
+   * probability outside / (rangeSum + outside), and is then uniform over those gaps. So one draw decides
+   * whether to split, and only a split needs the cut itself; when p lies inside B nothing is drawn at all.
    */
   insert(point: Float64Array, rng: SeededRandom): number {
+    this.insertions++;
     if (this.root === NONE) {
       const leaf = this.newLeaf(point);
       this.parent[leaf] = NONE;
@@ -131,62 +146,28 @@ export class RandomCutTree {
     for (;;) {
       const base = node * d;
       let outside = 0;
-      let unionRange = 0;
       for (let j = 0; j < d; j++) {
         const x = point[j]!;
         const l = lo[base + j]!;
-        const h = hi[base + j]!;
-        if (x < l) {
-          outside += l - x;
-          unionRange += h - x;
-        } else if (x > h) {
-          outside += x - h;
-          unionRange += x - l;
-        } else {
-          unionRange += h - l;
+        if (x < l) outside += l - x;
+        else {
+          const h = hi[base + j]!;
+          if (x > h) outside += x - h;
         }
       }
       const isLeaf = this.cutDim[node]! < 0;
       if (outside > 0) {
-        let r = rng.next() * unionRange;
-        let dim = -1;
-        let cut = 0;
-        for (let j = 0; j < d; j++) {
-          const x = point[j]!;
-          const l = Math.min(lo[base + j]!, x);
-          const h = Math.max(hi[base + j]!, x);
-          const width = h - l;
-          if (width <= 0) continue;
-          dim = j;
-          cut = l + r;
-          if (r < width) break;
-          r -= width;
-          // Rounding can leave r just past the last dimension's width; the last non-empty one then wins.
-          cut = h;
-        }
-        const x = point[dim]!;
-        const l = lo[base + dim]!;
-        const h = hi[base + dim]!;
-        // Points go left when value <= cut. p is separated when the cut falls between p and the box.
-        let separated = false;
-        if (x < l && cut < l) separated = true;
-        else if (x > h && cut >= h) {
-          separated = true;
-          if (cut >= x) cut = h; // rounding guard: p must land strictly right of the cut
-        }
-        if (separated || isLeaf) {
-          if (!separated) {
-            // A leaf differs from p in some dimension, so a cut on their union always separates them;
-            // only floating-point rounding can get here. Cut at the box edge, which is always valid.
-            cut = x < l ? x : h;
-          }
-          return this.splitAbove(node, point, dim, cut, base);
-        }
+        const r = rng.next() * (this.rangeSum[node]! + outside);
+        // A leaf's box is a point (rangeSum 0): any cut between it and p separates them.
+        if (r < outside || isLeaf) return this.splitAbove(node, point, r < outside ? r : 0, base);
+        let sum = 0;
         for (let j = 0; j < d; j++) {
           const x = point[j]!;
           if (x < lo[base + j]!) lo[base + j] = x;
           else if (x > hi[base + j]!) hi[base + j] = x;
+          sum += hi[base + j]! - lo[base + j]!;
         }
+        this.rangeSum[node] = sum;
       } else if (isLeaf) {
         // p equals this leaf's point: count the duplicate.
         this.mass[node]!++;
@@ -197,20 +178,58 @@ export class RandomCutTree {
     }
   }
 
-  private splitAbove(node: number, point: Float64Array, dim: number, cut: number, nodeBase: number): number {
+  /**
+   * Puts a new branch above `node` whose cut separates p from node's box: the cut lies `offset` into the
+   * gaps between them, taken dimension by dimension. Points go left when value <= cut.
+   */
+  private splitAbove(node: number, point: Float64Array, offset: number, nodeBase: number): number {
+    const d = this.dimensions;
+    const lo = this.lo;
+    const hi = this.hi;
+    let dim = -1;
+    let cut = 0;
+    let r = offset;
+    for (let j = 0; j < d; j++) {
+      const x = point[j]!;
+      const l = lo[nodeBase + j]!;
+      const h = hi[nodeBase + j]!;
+      const gap = x < l ? l - x : x > h ? x - h : 0;
+      if (gap <= 0) continue;
+      dim = j;
+      if (r < gap) {
+        cut = x < l ? x + r : h + r;
+        break;
+      }
+      r -= gap;
+    }
+    const x = point[dim]!;
+    const l = lo[nodeBase + dim]!;
+    const h = hi[nodeBase + dim]!;
+    // Rounding can push the cut onto the far edge of the gap (or leave r past the last gap); any cut in
+    // [x, l) or [h, x) is a valid separating cut, so fall back to the near edge.
+    if (x < l) {
+      if (!(cut >= x && cut < l)) cut = x;
+    } else if (!(cut >= h && cut < x)) cut = h;
+    return this.attachSplit(node, point, dim, cut, nodeBase);
+  }
+
+  private attachSplit(node: number, point: Float64Array, dim: number, cut: number, nodeBase: number): number {
     const d = this.dimensions;
     const leaf = this.newLeaf(point);
     const branch = this.allocate();
     const branchBase = branch * d;
     const lo = this.lo;
     const hi = this.hi;
+    let sum = 0;
     for (let j = 0; j < d; j++) {
       const x = point[j]!;
-      const l = lo[nodeBase + j]!;
-      const h = hi[nodeBase + j]!;
-      lo[branchBase + j] = Math.min(x, l);
-      hi[branchBase + j] = Math.max(x, h);
+      const l = Math.min(x, lo[nodeBase + j]!);
+      const h = Math.max(x, hi[nodeBase + j]!);
+      lo[branchBase + j] = l;
+      hi[branchBase + j] = h;
+      sum += h - l;
     }
+    this.rangeSum[branch] = sum;
     this.cutDim[branch] = dim;
     this.cutValue[branch] = cut;
     this.mass[branch] = this.mass[node]! + 1;
@@ -270,6 +289,7 @@ export class RandomCutTree {
     const a = this.left[node]! * d;
     const b = this.right[node]! * d;
     let changed = false;
+    let sum = 0;
     for (let j = 0; j < d; j++) {
       const l = Math.min(lo[a + j]!, lo[b + j]!);
       const h = Math.max(hi[a + j]!, hi[b + j]!);
@@ -278,7 +298,9 @@ export class RandomCutTree {
         hi[base + j] = h;
         changed = true;
       }
+      sum += h - l;
     }
+    if (changed) this.rangeSum[node] = sum;
     return changed;
   }
 
@@ -308,14 +330,14 @@ export class RandomCutTree {
     for (;;) {
       const base = node * d;
       let outside = 0;
-      let inside = 0;
       for (let j = 0; j < d; j++) {
         const x = point[j]!;
         const l = lo[base + j]!;
-        const h = hi[base + j]!;
-        inside += h - l;
         if (x < l) outside += l - x;
-        else if (x > h) outside += x - h;
+        else {
+          const h = hi[base + j]!;
+          if (x > h) outside += x - h;
+        }
       }
       const nodeMass = mass[node]!;
       const above = this.parent[node]!;
@@ -326,7 +348,7 @@ export class RandomCutTree {
       }
       const isLeaf = this.cutDim[node]! < 0;
       if (outside > 0) {
-        const pSplit = isLeaf ? 1 : outside / (inside + outside);
+        const pSplit = isLeaf ? 1 : outside / (this.rangeSum[node]! + outside);
         expected += reach * pSplit * Math.max(nodeMass, colluderMax);
         reach *= 1 - pSplit;
         if (isLeaf) return expected;
@@ -347,6 +369,7 @@ export class RandomCutTree {
       mass: this.mass,
       lo: this.lo,
       hi: this.hi,
+      rangeSum: this.rangeSum,
       free: this.free,
     };
   }

@@ -42,6 +42,11 @@ function checkTree(tree: RandomCutTree): number {
     const hi = a.hi.map((v, j) => Math.max(v, b.hi[j]!));
     assert.deepEqual(box(tree.lo), lo, 'box is the exact union of its children');
     assert.deepEqual(box(tree.hi), hi);
+    assert.equal(
+      tree.rangeSum[node],
+      hi.reduce((sum, h, j) => sum + (h - lo[j]!), 0),
+      'rangeSum matches the box',
+    );
     assert.equal(tree.mass[node], a.mass + b.mass, 'mass is the sum of the children');
     return { mass: a.mass + b.mass, lo, hi };
   }
@@ -96,6 +101,7 @@ describe('random cut tree', () => {
           mass: a.mass.slice(),
           lo: a.lo.slice(),
           hi: a.hi.slice(),
+          rangeSum: a.rangeSum.slice(),
           free: a.free.slice(),
         },
         freeCount: base.freeCount,
