@@ -4,6 +4,7 @@
  * go to stderr (the daemon copies the child's stderr into its own log).
  */
 import { format } from 'node:util';
+import { ConfigError } from '../../contract/errors.ts';
 import { ownsPartitionKey } from '../../leases/hash-range.ts';
 import { listAllShards, parentsOf } from '../../leases/shard-sync.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -19,6 +20,16 @@ for (const method of ['log', 'info', 'debug'] as const) {
 }
 
 const logger = createLogger({ service: 'fleetstream-multilang', fields: { pid: process.pid } });
+
+/** Env `FLEETSTREAM_CHECKPOINT_INTERVAL_MS`: least time between checkpoints. @default 1000 (ms) */
+function checkpointIntervalFromEnv(): number {
+  const raw = process.env.FLEETSTREAM_CHECKPOINT_INTERVAL_MS;
+  if (raw === undefined) return 1000;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0)
+    throw new ConfigError('FLEETSTREAM_CHECKPOINT_INTERVAL_MS must be >= 0');
+  return value;
+}
 
 async function main(): Promise<number> {
   const config = runtimeConfigFromEnv();
@@ -43,6 +54,7 @@ async function main(): Promise<number> {
     parents,
     logger,
     metrics: createMetrics({ dimensions: { Runtime: 'multilang' } }),
+    checkpointIntervalMs: checkpointIntervalFromEnv(),
   });
   try {
     await channel.run(process.stdin, (action) => host.handle(action));
