@@ -90,7 +90,11 @@ export interface FaultTiming {
    * @default [1.1 × interval, max(1.5 × interval, 0.9 × allowedLatenessMs)]
    */
   readonly outOfOrderDelayMs: readonly [number, number];
-  /** How long a late reading is held back, device time ms: well past its window's close. @default [120000, 300000] */
+  /**
+   * How long a late reading is held back, device time ms: past its window's close (window + allowed
+   * lateness + two intervals at least), and inside the run where the run is long enough.
+   * @default [120000, 300000], shortened to [¼, ½] of the run's span for short runs
+   */
   readonly lateDelayMs: readonly [number, number];
   /**
    * How far a skewed clock runs ahead of true time, ms.
@@ -107,9 +111,13 @@ export interface FaultTiming {
 /** `spanMs`: the run's device-time span (readings per device × interval). */
 export function defaultFaultTiming(intervalMs: number, spanMs: number, fleet: FleetConfig): FaultTiming {
   const low = 1.1 * intervalMs;
+  const surelyLate = fleet.windowMs + fleet.allowedLatenessMs + 2 * intervalMs;
   return {
     outOfOrderDelayMs: [low, Math.max(1.5 * intervalMs, 0.9 * fleet.allowedLatenessMs)],
-    lateDelayMs: [120_000, 300_000],
+    lateDelayMs: [
+      Math.min(120_000, Math.max(surelyLate, spanMs / 4)),
+      Math.min(300_000, Math.max(surelyLate, spanMs / 2)),
+    ],
     // An accelerated run sends readings up to its span after their device time, so a skew must outrun that
     // too; the extra hour covers a sender running behind schedule.
     skewFutureMs: [

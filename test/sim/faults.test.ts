@@ -132,6 +132,27 @@ describe('fault injection', () => {
     }
   });
 
+  it('ties device time to the wall clock in realtime mode and keeps late readings inside a short run', () => {
+    const { plan, records, arrivalOf } = simulate({
+      clock: 'realtime',
+      devices: 5,
+      rate: 10,
+      durationSeconds: 120,
+    });
+    assert.equal(plan.timing.speedup, 1);
+    assert.equal(plan.timing.intervalMs, 500);
+    const lastReading = Math.max(...records.map((r) => r.tsMs));
+    for (const record of records) {
+      // Sent when its device time comes round on the wall clock (plus its hold-back, if any).
+      assert.equal(arrivalOf(record), Math.round(WALL + record.sendAtMs - plan.spec.startMs));
+      if (record.labels.includes('late')) {
+        const delay = record.delayMs ?? 0;
+        const surelyLate = DEFAULT_FLEET_CONFIG.windowMs + DEFAULT_FLEET_CONFIG.allowedLatenessMs;
+        assert.ok(delay > surelyLate && record.sendAtMs <= lastReading, `late by ${delay} ms`);
+      }
+    }
+  });
+
   it('changes values as labeled: spikes and shifts by their magnitude, stuck readings hold one value', () => {
     const { plan, records } = simulate({ devices: 5, durationSeconds: 120 });
     const bySeq = new Map(records.filter((r) => r.copy === 0).map((r) => [`${r.deviceId}:${r.seq}`, r]));
