@@ -202,7 +202,7 @@ describe('MultiLang child speaking the KCL protocol', () => {
     for (let seq = 0; seq < 8; seq++)
       for (let d = 0; d < 3; d++) assert.ok(readings.has(`dev-${d}:r:${seq}`));
     // Warm: the first reading after the takeover has a counter delta, which needs the previous reading's state.
-    const resumed = readings.get('dev-1:r:5') as { deltas: Record<string, number> };
+    const resumed = readings.get('dev-1:r:5') as unknown as { deltas: Record<string, number> };
     assert.equal(resumed.deltas.energyWh, 10);
     assert.ok(!results.some((r) => r.kind === 'missing'), 'no false gaps after the takeover');
 
