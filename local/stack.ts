@@ -16,6 +16,7 @@ import { ConfigError } from '../consumers/contract/errors.ts';
 import { createEventBridgeStandIn, type EventBridgeStandIn } from './eventbridge/service.ts';
 import { createFirehoseStandIn, type FirehoseStandIn } from './firehose/service.ts';
 import { createSqsStandIn, type SqsStandIn } from './sqs/service.ts';
+import { addFaultLayer, type FaultInjector } from './wire/faults.ts';
 import { closeServer, listen } from './wire/json-server.ts';
 
 /** s3rver accepts only its own key pair; every other local service accepts any, so all use this one. */
@@ -61,6 +62,11 @@ export interface LocalStack {
   readonly endpoints: LocalEndpoints;
   readonly region: string;
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Wire-fault hooks for kinesalite and dynalite (e.g. throttle the next GetRecords); the stand-ins
+   * have the same hook on `standIns.<name>.service`.
+   */
+  readonly faults: { readonly kinesis: FaultInjector; readonly dynamodb: FaultInjector };
   /** The project's stand-ins, for tests and the CLI (flush Firehose buffers, inject wire faults). */
   readonly standIns: {
     readonly firehose: FirehoseStandIn;
@@ -102,6 +108,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       updateTableMs: transitionMs,
     }),
   );
+  const faults = {
+    kinesis: addFaultLayer(kinesisServer, 'application/x-amz-json-1.1'),
+    dynamodb: addFaultLayer(dynamoServer, 'application/x-amz-json-1.0'),
+  };
   const s3rver = new S3rver({ address: host, port: ports.s3 ?? 0, silent: true, directory: s3Directory });
 
   const started: Array<() => Promise<void>> = [];
@@ -124,10 +134,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.push(() => sqs.close());
 
     // The stand-ins reach the other services through the same real SDK clients the application uses.
+    // One attempt per call: the stand-ins apply their service's own retry policy (EventBridge's
+    // RetryPolicy, Firehose's re-buffering), which SDK retries underneath would silently multiply.
     const internalClients = createAwsClients({
       region,
       endpoints: { kinesis, s3, sqs: sqsEndpoint },
       credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
     });
     started.push(async () => internalClients.destroy());
 
@@ -163,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       region,
       credentials: { ...LOCAL_CREDENTIALS },
+      faults,
       standIns: { firehose, eventbridge, sqs },
       async stop() {
         if (stopped) return;

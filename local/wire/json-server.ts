@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type FaultInjector, FaultQueue } from './faults.ts';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -24,18 +25,6 @@ export class ServiceError extends Error {
 /** One wire action: validates its own input, then acts on the service state. */
 export type Action<Context> = (context: Context, input: JsonObject) => Promise<JsonObject> | JsonObject;
 
-/** Lets a test make the next calls fail at the wire, the way a throttled or broken service answers. */
-export interface FaultRule {
-  /** Action name (e.g. `PutRecordBatch`); `*` for any. */
-  action: string;
-  /** How many calls fail before the rule expires. @default 1 */
-  times?: number;
-  /** @default 500 */
-  statusCode?: number;
-  /** @default 'InternalFailure' (the `__type` of a 5xx), or `ThrottlingException` etc. */
-  type?: string;
-}
-
 export interface JsonServiceOptions<Context> {
   /** The part of `X-Amz-Target` before the dot, e.g. `Firehose_20150804`. */
   targetPrefix: string;
@@ -51,16 +40,14 @@ export interface JsonServiceOptions<Context> {
   errorHeaders?: (error: ServiceError) => Record<string, string>;
 }
 
-export interface JsonService {
+export interface JsonService extends FaultInjector {
   readonly server: Server;
-  /** Queue wire faults; each matching request is answered with the fault instead of running the action. */
-  injectFault(rule: FaultRule): void;
 }
 
 export function createJsonService<Context>(options: JsonServiceOptions<Context>): JsonService {
   const maxRequestBytes = options.maxRequestBytes ?? 16 * 1024 * 1024;
   const wireErrorType = options.wireErrorType ?? ((type: string) => type);
-  const faults: Required<FaultRule>[] = [];
+  const faults = new FaultQueue();
 
   const sendError = (res: ServerResponse, error: ServiceError): void => {
     const body = JSON.stringify({ __type: wireErrorType(error.type), message: error.message });
@@ -72,15 +59,6 @@ export function createJsonService<Context>(options: JsonServiceOptions<Context>)
       ...headers,
     });
     res.end(body);
-  };
-
-  const takeFault = (action: string): ServiceError | undefined => {
-    const index = faults.findIndex((rule) => rule.action === '*' || rule.action === action);
-    if (index < 0) return undefined;
-    const rule = faults[index]!;
-    rule.times -= 1;
-    if (rule.times <= 0) faults.splice(index, 1);
-    return new ServiceError(rule.type, `injected fault for ${action}`, rule.statusCode);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -105,8 +83,10 @@ export function createJsonService<Context>(options: JsonServiceOptions<Context>)
     ) {
       throw new ServiceError('UnknownOperationException', `unknown operation ${target}`);
     }
-    const fault = takeFault(actionName);
-    if (fault !== undefined) throw fault;
+    const fault = faults.take(actionName);
+    if (fault !== undefined) {
+      throw new ServiceError(fault.type, `injected fault for ${actionName}`, fault.statusCode);
+    }
     let input: unknown;
     try {
       input = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
@@ -142,14 +122,8 @@ export function createJsonService<Context>(options: JsonServiceOptions<Context>)
 
   return {
     server,
-    injectFault(rule) {
-      faults.push({
-        action: rule.action,
-        times: rule.times ?? 1,
-        statusCode: rule.statusCode ?? 500,
-        type: rule.type ?? 'InternalFailure',
-      });
-    },
+    injectFault: (rule) => faults.add(rule),
+    clearFaults: () => faults.clear(),
   };
 }
 

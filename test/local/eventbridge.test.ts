@@ -220,4 +220,72 @@ describe('EventBridge stand-in: PutEvents → rule → Kinesis with the real SDK
     assert.equal(stack.standIns.eventbridge.stats().lost, 0);
     assert.equal(stack.standIns.eventbridge.stats().deadLettered, 2);
   });
+
+  it('retries a failing Kinesis target with backoff, then dead-letters once MaximumRetryAttempts is used up', async () => {
+    const ruleDlqArn = resources.ruleDlqUrl.replace(/^.*\/(\d+)\/(.+)$/, 'arn:aws:sqs:us-east-1:$1:$2');
+    await clients.eventbridge.send(
+      new PutRuleCommand({
+        Name: 'retrying',
+        EventBusName: DEFAULT_NAMES.bus,
+        EventPattern: '{"source":["iot.retry"]}',
+      }),
+    );
+    await clients.eventbridge.send(
+      new PutTargetsCommand({
+        Rule: 'retrying',
+        EventBusName: DEFAULT_NAMES.bus,
+        Targets: [
+          {
+            Id: 'stream',
+            Arn: resources.streamArn,
+            KinesisParameters: { PartitionKeyPath: '$.detail.deviceId' },
+            DeadLetterConfig: { Arn: ruleDlqArn },
+            RetryPolicy: { MaximumRetryAttempts: 2 },
+          },
+        ],
+      }),
+    );
+    const before = stack.standIns.eventbridge.stats();
+
+    // Two 5xx answers from Kinesis: the third attempt gets through.
+    stack.faults.kinesis.injectFault({ action: 'PutRecords', times: 2, statusCode: 500 });
+    await clients.eventbridge.send(
+      new PutEventsCommand({
+        Entries: [telemetry({ deviceId: 'retry-ok', seq: 1 }, { Source: 'iot.retry' })],
+      }),
+    );
+    await stack.standIns.eventbridge.drain();
+    const delivered = (await readStream(clients, DEFAULT_NAMES.stream)).filter(
+      (r) => r.partitionKey === 'retry-ok',
+    );
+    assert.equal(delivered.length, 1);
+    assert.equal(stack.standIns.eventbridge.stats().retried - before.retried, 2);
+
+    // Three throttles: the event is dead-lettered after the initial attempt and two retries.
+    stack.faults.kinesis.injectFault({
+      action: 'PutRecords',
+      times: 3,
+      statusCode: 400,
+      type: 'ProvisionedThroughputExceededException',
+    });
+    await clients.eventbridge.send(
+      new PutEventsCommand({
+        Entries: [telemetry({ deviceId: 'retry-lost', seq: 1 }, { Source: 'iot.retry' })],
+      }),
+    );
+    await stack.standIns.eventbridge.drain();
+    const { Messages } = await clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: resources.ruleDlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const dead = Messages?.find((m) => JSON.parse(m.Body!).detail.deviceId === 'retry-lost');
+    assert.ok(dead, 'dead-lettered after the retries');
+    assert.equal(dead.MessageAttributes?.ERROR_CODE?.StringValue, 'ProvisionedThroughputExceededException');
+    assert.equal(dead.MessageAttributes?.EXHAUSTED_RETRY_CONDITION?.StringValue, 'MaximumRetryAttempts');
+    assert.equal(dead.MessageAttributes?.RETRY_ATTEMPTS?.StringValue, '2');
+    assert.equal(stack.standIns.eventbridge.stats().lost, 0);
+  });
 });

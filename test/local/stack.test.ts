@@ -69,4 +69,37 @@ describe('local stack: kinesalite, dynalite and s3rver with the real SDK clients
     const object = await clients.s3.send(new GetObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json' }));
     assert.equal(await object.Body?.transformToString(), '{"x":1}');
   });
+
+  it('injects throttling and 5xx at the wire of kinesalite and dynalite; the SDK retries them', async () => {
+    const oneShot = createAwsClients({ ...localClientsConfig(stack), maxAttempts: 1 });
+    try {
+      stack.faults.kinesis.injectFault({
+        action: 'PutRecord',
+        statusCode: 400,
+        type: 'ProvisionedThroughputExceededException',
+      });
+      await assert.rejects(
+        oneShot.kinesis.send(
+          new PutRecordCommand({ StreamName: 'stack-test', PartitionKey: 'k', Data: Buffer.from('x') }),
+        ),
+        { name: 'ProvisionedThroughputExceededException' },
+      );
+      stack.faults.dynamodb.injectFault({ action: 'GetItem', statusCode: 500 });
+      await assert.rejects(
+        oneShot.dynamodb.send(
+          new GetItemCommand({ TableName: 'stack-leases', Key: { leaseKey: { S: 'shardId-000000000000' } } }),
+        ),
+        (error: Error & { $metadata?: { httpStatusCode?: number } }) =>
+          error.$metadata?.httpStatusCode === 500,
+      );
+    } finally {
+      oneShot.destroy();
+    }
+    // With the SDK's default three attempts, one injected fault is absorbed by a retry.
+    stack.faults.kinesis.injectFault({ action: 'PutRecord', statusCode: 500 });
+    const put = await clients.kinesis.send(
+      new PutRecordCommand({ StreamName: 'stack-test', PartitionKey: 'k', Data: Buffer.from('y') }),
+    );
+    assert.equal(put.$metadata.attempts, 2);
+  });
 });
