@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { ConfigError } from '../../consumers/contract/errors.ts';
+import { TELEMETRY_EVENT_PATTERN } from '../../consumers/contract/routing.ts';
+import { stackPropsFromContext } from '../../infra/config.ts';
+import { toEventPattern } from '../../infra/constructs/telemetry-ingest.ts';
+
+const from = (context: Record<string, unknown>) => stackPropsFromContext((key) => context[key]);
+
+describe('stackPropsFromContext', () => {
+  it('leaves every prop at its construct default when no context is given', () => {
+    const props = from({});
+    for (const [key, value] of Object.entries(props)) assert.equal(value, undefined, key);
+  });
+
+  it('parses the documented keys', () => {
+    const props = from({
+      consumer: 'lambda',
+      shards: '4',
+      retentionHours: '48',
+      initialPosition: 'LATEST',
+      modelImageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/rcf:1',
+      modelDataUrl: 's3://models/rcf/model.tar.gz',
+      removalPolicy: 'destroy',
+      maxTasks: 8,
+      dlqProcessorEntry: 'consumers/dlq/handler.ts',
+    });
+    assert.equal(props.consumer, 'lambda');
+    assert.deepEqual(props.streamCapacity, { mode: 'provisioned', shards: 4 });
+    assert.equal(props.streamRetention?.toHours(), 48);
+    assert.equal(props.initialPosition, 'LATEST');
+    assert.equal(props.model?.modelDataUrl, 's3://models/rcf/model.tar.gz');
+    assert.equal(props.removalPolicy, RemovalPolicy.DESTROY);
+    assert.deepEqual(props.fargate, { maxTasks: 8 });
+    assert.ok(props.dlqProcessorEntry?.endsWith('/consumers/dlq/handler.ts'));
+    assert.ok(props.dlqProcessorEntry?.startsWith('/'), 'resolved against the repository root');
+  });
+
+  const invalid: [string, Record<string, unknown>, RegExp][] = [
+    ['unknown consumer', { consumer: 'ec2' }, /'consumer' must be one of fargate, lambda/],
+    [
+      'retention below the Kinesis minimum',
+      { retentionHours: '23' },
+      /'retentionHours' must be an integer in \[24, 8760\]/,
+    ],
+    ['retention above the Kinesis maximum', { retentionHours: 8761 }, /'retentionHours'/],
+    ['fractional shards', { shards: '1.5' }, /'shards' must be an integer/],
+    [
+      'model image without data',
+      { modelImageUri: 'x' },
+      /'modelImageUri' and 'modelDataUrl' must be given together/,
+    ],
+    ['object instead of a string', { alarmEmail: { to: 'x' } }, /'alarmEmail' must be a string/],
+  ];
+  for (const [name, context, message] of invalid) {
+    it(`rejects ${name} with CONFIG_INVALID`, () => {
+      assert.throws(
+        () => from(context),
+        (error: unknown) =>
+          error instanceof ConfigError && error.code === 'CONFIG_INVALID' && message.test(error.message),
+      );
+    });
+  }
+});
+
+describe('toEventPattern', () => {
+  it('carries every field of the contract pattern', () => {
+    assert.deepEqual(toEventPattern(TELEMETRY_EVENT_PATTERN), {
+      source: [...TELEMETRY_EVENT_PATTERN.source],
+      detailType: [...TELEMETRY_EVENT_PATTERN['detail-type']],
+    });
+  });
+
+  it('refuses a key it cannot map instead of deploying a wider rule', () => {
+    assert.throws(
+      () => toEventPattern({ ...TELEMETRY_EVENT_PATTERN, account: ['123'] }),
+      /'account' is not mapped/,
+    );
+  });
+});
