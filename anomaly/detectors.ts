@@ -34,6 +34,8 @@ const CLIP_SIGMA = 4;
 /** The robust σ never falls below this fraction of the plain σ: a metric that sits still between rare
  *  bursts has a MAD of 0, and every burst would otherwise score as infinitely unlikely. */
 const STD_FLOOR_FRACTION = 0.1;
+/** The MAD moves slower than the median: a level shift in progress must not pass for wider noise. */
+const MAD_STEP_FRACTION = 1;
 
 /**
  * Smallest σ the detectors divide by: relative to the level, so a metric that never moved does not turn
@@ -114,7 +116,8 @@ export function robustFold(s: Float64Array, at: number, deseasonalized: number, 
   const deviation = deseasonalized - median;
   if (deviation > 0) s[at + Word.Median] = median + Math.min(step * mad, deviation);
   else if (deviation < 0) s[at + Word.Median] = median - Math.min(step * mad, -deviation);
-  s[at + Word.Mad] = Math.abs(deviation) > mad ? mad * (1 + step) : mad / (1 + step);
+  const scaleStep = step * MAD_STEP_FRACTION;
+  s[at + Word.Mad] = Math.abs(deviation) > mad ? mad * (1 + scaleStep) : mad / (1 + scaleStep);
 }
 
 /** During warm-up the MAD has not converged: seed it from the (exact, running) standard deviation. */

@@ -72,6 +72,7 @@ const EPISODE_MARGIN = 2;
 const EPISODE_OPENS = 0.7;
 /** A reading must beat the evidence remembered for its slice of the season by this factor to alarm. */
 const SEASON_MARGIN = 1.5;
+const SEASON_REMEMBERS = 1;
 /** The evidence quantile of a metric's own history must be beaten by this factor to alarm. */
 const QUANTILE_MARGIN = 1.0;
 /** Log-step of the evidence quantile estimator per reading. */
@@ -176,7 +177,10 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
     }
     let effective = ratio;
     const inEpisode = s[at + Word.CooldownLeft]! > 0;
-    if (inEpisode) effective = ratio / (EPISODE_MARGIN * s[at + Word.EpisodePeak]!);
+    // Sub-alarm evidence opens an episode too (it damps the readings around it), but never hides a
+    // first real alarm; after an alarm, a new one needs EPISODE_MARGIN times the evidence.
+    const peak = s[at + Word.EpisodePeak]!;
+    if (inEpisode && !(ratio >= 1 && peak < 1)) effective = ratio / (EPISODE_MARGIN * peak);
     const score = warm ? scoreOf(effective) : 0;
 
     // ── fold the reading in ──
@@ -189,7 +193,10 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
     if (warm) foldQuantile(s, at + Word.EvidenceQuantile, rawRatio, cfg.noiseQuantile, QUANTILE_STEP);
     if (seasonal && warm) {
       const elapsed = Math.min(Math.max(ts - lastTs, 0), binMs);
-      s[binAt] = Math.max(s[binAt]! * Math.exp(-elapsed * binDecayPerMs), rawRatio);
+      s[binAt] = Math.max(
+        s[binAt]! * Math.exp(-elapsed * binDecayPerMs),
+        rawRatio >= SEASON_REMEMBERS ? rawRatio : 0,
+      );
     }
     scratchBaseline = s[at + Word.Median]! + offset;
     scratchSigma = robustSigma(s, at);
