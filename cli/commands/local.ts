@@ -7,7 +7,8 @@ import type { CliCommand } from '../command.ts';
 
 const USAGE = `fleetstream local [--data-dir DIR] [--port-base N] [--shards N] [--buffer-seconds S]
   Starts the embedded AWS-compatible stack (Kinesis, DynamoDB, S3, Firehose, EventBridge, SQS),
-  creates the pipeline's resources and prints the endpoints as one JSON line; runs until Ctrl-C.
+  creates the pipeline's resources and prints the endpoints as one JSON line; runs until Ctrl-C
+  (SIGINT/SIGTERM). SIGUSR2 delivers the buffered Firehose records to S3 at once.
   --data-dir DIR        keep data under DIR so a restart resumes (default: in-memory)
   --port-base N         kinesis=N, dynamodb=N+1, s3=N+2, firehose=N+3, eventbridge=N+4, sqs=N+5
                         (default: ephemeral ports)
@@ -79,11 +80,22 @@ export const localCommand: CliCommand = {
       process.stdout.write(
         `${JSON.stringify({ region: stack.region, credentials: stack.credentials, endpoints: stack.endpoints, resources })}\n`,
       );
-      process.stderr.write('fleetstream local: running; Ctrl-C to stop\n');
+      process.stderr.write('fleetstream local: running; Ctrl-C to stop, SIGUSR2 to flush Firehose buffers\n');
+      // Another process (a pipeline run, a script) cannot call flush() in-process; a signal can.
+      const flushOnSignal = (): void => {
+        stack.standIns.firehose.flush().then(
+          (written) =>
+            process.stderr.write(`${JSON.stringify({ msg: 'firehose flushed', objects: written })}\n`),
+          (error: unknown) =>
+            process.stderr.write(`fleetstream local: flush failed: ${(error as Error).message}\n`),
+        );
+      };
+      process.on('SIGUSR2', flushOnSignal);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      process.off('SIGUSR2', flushOnSignal);
       process.stderr.write('fleetstream local: stopping (delivering buffered Firehose records)\n');
       return 0;
     } finally {

@@ -45,7 +45,9 @@ export async function receiveMessage(context: SqsContext, input: JsonObject): Pr
         : { Messages: received.map((message) => render(queue, message, systemNames, attributeNames)) };
     }
     // Long polling: sleep until a send, a visibility change, the next message turning visible, or the deadline.
-    const nextVisibleMs = Math.min(...queue.messages.map((m) => m.visibleAtMs)) - context.now();
+    const nextVisibleMs =
+      queue.messages.reduce((earliest, m) => Math.min(earliest, m.visibleAtMs), Number.POSITIVE_INFINITY) -
+      context.now();
     await context.waitForChange(queue.name, Math.max(1, Math.min(remainingMs, nextVisibleMs)));
   }
 }
