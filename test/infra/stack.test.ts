@@ -179,8 +179,10 @@ describe('results lake', () => {
     for (const [prefix, { archive, expireDays }] of Object.entries(expected)) {
       const found = buckets.find(([id]) => id.startsWith(prefix) && !id.includes('AccessLogs'));
       assert.ok(found, prefix);
-      const rules = (found[1].Properties?.LifecycleConfiguration as { Rules: Record<string, unknown>[] })
-        .Rules;
+      const lifecycle = found[1].Properties?.LifecycleConfiguration as
+        | { Rules: Record<string, unknown>[] }
+        | undefined;
+      const rules = lifecycle?.Rules ?? [];
       assert.deepEqual(rules[0]?.Transitions, [
         { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
         { StorageClass: archive, TransitionInDays: 90 },
