@@ -181,8 +181,8 @@ export async function deliverBuffers(
           new PutObjectCommand({
             Bucket: stream.destination.bucket,
             Key: key,
+            // Firehose stores GZIP output as plain `.gz` objects, without a Content-Encoding header.
             Body: gzipped ? await gzipAsync(body) : body,
-            ...(gzipped ? { ContentEncoding: 'gzip' } : {}),
           }),
         );
         report({ deliveryStream: stream.name, key, records: buffer.records.length });

@@ -32,14 +32,20 @@ function parseDestination(fields: Fields): DestinationConfig {
   if (compression !== 'UNCOMPRESSED' && compression !== 'GZIP') {
     invalid(`CompressionFormat ${compression} is not supported by the local stand-in (UNCOMPRESSED, GZIP)`);
   }
-  const dynamic = config.nested(config.optionalObject('DynamicPartitioningConfiguration') ?? {}, 'Dynamic…');
+  const dynamic = config.nested(
+    config.optionalObject('DynamicPartitioningConfiguration') ?? {},
+    'DynamicPartitioningConfiguration',
+  );
   const dynamicEnabled = dynamic.optionalBoolean('Enabled') ?? false;
   const prefix = config.optionalString('Prefix', { max: 1024 }) ?? DEFAULT_PREFIX;
   const errorOutputPrefix = config.optionalString('ErrorOutputPrefix', { max: 1024 });
 
   let extractionQuery: ExtractionQuery | undefined;
   let appendDelimiter = false;
-  const processing = config.nested(config.optionalObject('ProcessingConfiguration') ?? {}, 'Processing…');
+  const processing = config.nested(
+    config.optionalObject('ProcessingConfiguration') ?? {},
+    'ProcessingConfiguration',
+  );
   if (processing.optionalBoolean('Enabled') ?? false) {
     for (const processor of processing.optionalArray('Processors') ?? []) {
       const p = processing.nested(processor, 'Processor');
