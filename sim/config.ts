@@ -50,6 +50,13 @@ export interface SimulationConfig {
   /** Account and region stamped on records written straight to Kinesis. @default 000000000000, us-east-1 */
   readonly envelope: EnvelopeContext;
   readonly sender: SenderSettings;
+  /**
+   * `eventbridge`: readings go through PutEvents and the bus's rule, as devices send them. `kinesis`: every
+   * record is written straight to the stream in the envelope the rule would have produced (PutRecords takes
+   * 500 records a call against PutEvents' 10), for benchmarks that measure the consumers, not the bus.
+   * @default 'eventbridge'
+   */
+  readonly route: 'eventbridge' | 'kinesis';
   /** How often `onProgress` is called, ms. @default 1000 */
   readonly progressIntervalMs: number;
 }
@@ -71,6 +78,7 @@ export const DEFAULT_SIMULATION_CONFIG: SimulationConfig = {
   fleet: DEFAULT_FLEET_CONFIG,
   envelope: { account: '000000000000', region: 'us-east-1' },
   sender: DEFAULT_SENDER_SETTINGS,
+  route: 'eventbridge',
   progressIntervalMs: 1_000,
 };
 
@@ -107,6 +115,9 @@ export function parseSimulationConfig(overrides: SimulationOverrides = {}): Simu
   }
   if (config.clock === 'realtime' && config.rate === Infinity) {
     throw new ConfigError('a realtime run needs a finite rate');
+  }
+  if (config.route !== 'eventbridge' && config.route !== 'kinesis') {
+    throw new ConfigError(`route must be 'eventbridge' or 'kinesis', got '${String(config.route)}'`);
   }
   if (typeof config.faults === 'string' && !(config.faults in FAULT_PRESETS)) {
     throw new ConfigError(`faults must be one of ${FAULT_PRESET_NAMES.join(', ')}, got '${config.faults}'`);

@@ -64,6 +64,8 @@ export interface SimRecord {
 
 export interface InjectContext {
   readonly plan: FaultPlan;
+  /** Where records EventBridge can carry go: through the bus, or straight onto the stream. */
+  readonly route: 'eventbridge' | 'kinesis';
   readonly fleet: FleetConfig;
   readonly intervalMs: number;
   readonly envelope: EnvelopeContext;
@@ -94,7 +96,17 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
   );
   let order = 0;
   const send = (record: Omit<SimRecord, 'order'>): void => queue.push({ ...record, order: order++ });
-  const viaBus = (detail: Detail) => ({ via: 'eventbridge' as const, bus: busEntry(detail) });
+  const viaBus = (detail: Detail, tsMs: number): Pick<SimRecord, 'via' | 'bus' | 'stream'> => {
+    if (context.route === 'eventbridge') return { via: 'eventbridge', bus: busEntry(detail) };
+    // What the rule would write: the envelope around the detail, keyed by device.
+    const text = envelopeText(
+      JSON.stringify(detail),
+      uuidFromHex(rng.hex(16)),
+      new Date(tsMs),
+      context.envelope,
+    );
+    return { via: 'kinesis', stream: { data: utf8(text), partitionKey: detail.deviceId } };
+  };
 
   const activeValueFault = (reading: Reading): ValueFaultInterval | undefined => {
     const list = plan.valueFaults.get(reading.deviceIndex);
@@ -151,15 +163,7 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
     };
     const planned = plan.recordFaults.get(recordKey(reading.deviceIndex, reading.seq));
     if (planned === undefined) {
-      // The common case, built without intermediate objects: it runs once per reading.
-      queue.push({
-        ...base,
-        via: 'eventbridge',
-        bus: busEntry(detail),
-        labels,
-        expect: 'accepted',
-        order: order++,
-      });
+      queue.push({ ...base, ...viaBus(detail, reading.tsMs), labels, expect: 'accepted', order: order++ });
       continue;
     }
     const viaStream = (data: Uint8Array) => ({
@@ -178,12 +182,12 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
         send({ ...base, via: 'none', labels: faultLabels, expect: 'not-sent' });
         break;
       case 'duplicated': {
-        send({ ...base, ...viaBus(detail), labels: faultLabels, expect: 'accepted' });
+        send({ ...base, ...viaBus(detail, reading.tsMs), labels: faultLabels, expect: 'accepted' });
         // A producer retry after a lost acknowledgement: the repeat follows before the next reading.
         const lag = Math.round(rng.uniform(0.2, 0.8) * intervalMs);
         send({
           ...base,
-          ...viaBus(detail),
+          ...viaBus(detail, reading.tsMs),
           sendAtMs: reading.tsMs + lag,
           delayMs: lag,
           copy: 1,
@@ -196,7 +200,7 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
       case 'late':
         send({
           ...base,
-          ...viaBus(detail),
+          ...viaBus(detail, reading.tsMs),
           sendAtMs: reading.tsMs + offsetMs,
           delayMs: offsetMs,
           labels: faultLabels,
@@ -206,7 +210,13 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
       case 'clock-skew-future':
       case 'clock-skew-past': {
         const ts = iso(reading.tsMs + offsetMs);
-        send({ ...base, ...viaBus({ ...detail, ts }), wireTs: ts, labels: faultLabels, ...rejected });
+        send({
+          ...base,
+          ...viaBus({ ...detail, ts }, reading.tsMs),
+          wireTs: ts,
+          labels: faultLabels,
+          ...rejected,
+        });
         break;
       }
       case 'malformed-invalid-json': {
@@ -225,12 +235,12 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
       }
       case 'malformed-wrong-type': {
         const wrong = { ...detail, metrics: { ...metrics, temperatureC: String(metrics.temperatureC) } };
-        send({ ...base, ...viaBus(wrong), labels: faultLabels, ...rejected });
+        send({ ...base, ...viaBus(wrong, reading.tsMs), labels: faultLabels, ...rejected });
         break;
       }
       case 'malformed-missing-field': {
         const { ts: _dropped, ...withoutTs } = detail;
-        send({ ...base, ...viaBus(withoutTs), wireTs: null, labels: faultLabels, ...rejected });
+        send({ ...base, ...viaBus(withoutTs, reading.tsMs), wireTs: null, labels: faultLabels, ...rejected });
         break;
       }
       case 'malformed-non-finite': {
@@ -250,7 +260,7 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
         const value = Math.round((max + rng.uniform(20, 400)) * 100) / 100;
         send({
           ...base,
-          ...viaBus({ ...detail, metrics: { ...metrics, temperatureC: value } }),
+          ...viaBus({ ...detail, metrics: { ...metrics, temperatureC: value } }, reading.tsMs),
           labels: faultLabels,
           ...rejected,
         });
@@ -259,7 +269,13 @@ export function* injectFaults(readings: Iterable<Reading>, context: InjectContex
       case 'malformed-invalid-timestamp': {
         // Month 13 matches the contract's ts pattern but is no real instant.
         const ts = `${iso(reading.tsMs).slice(0, 5)}13${iso(reading.tsMs).slice(7)}`;
-        send({ ...base, ...viaBus({ ...detail, ts }), wireTs: ts, labels: faultLabels, ...rejected });
+        send({
+          ...base,
+          ...viaBus({ ...detail, ts }, reading.tsMs),
+          wireTs: ts,
+          labels: faultLabels,
+          ...rejected,
+        });
         break;
       }
     }

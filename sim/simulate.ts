@@ -68,6 +68,7 @@ export function planSimulation(config: SimulationConfig, startMs: number): Simul
     records: () =>
       injectFaults(fleetReadings(spec, profiles), {
         plan: faults,
+        route: config.route,
         fleet: config.fleet,
         intervalMs: timing.intervalMs,
         envelope: config.envelope,

@@ -31,6 +31,8 @@ const usage = `fleetstream simulate [options]
   --faults default|none    fault mix (default: default, every fault type at a modest rate)
   --seed S                 seed of every random choice (default 1)
   --ground-truth FILE      write the ground truth as NDJSON
+  --direct                 write every record straight to Kinesis in the envelope EventBridge's rule would
+                           produce (benchmarks of the consumers; skips the bus and its 10-entry calls)
   --endpoint URL           EventBridge endpoint of a running local stack (or any EventBridge-compatible one)
   --kinesis-endpoint URL   Kinesis endpoint for the direct records (malformed payloads)
   --aws                    send to AWS (default credentials and region) instead of a local endpoint
@@ -140,6 +142,7 @@ export const simulateCommand: CliCommand = {
           : { readingsPerDevice: parseNumber('readings', values.readings) }),
         ...(interval === undefined ? {} : { intervalMs: interval * 1000 }),
         ...(values.realtime ? { clock: 'realtime' as const } : {}),
+        ...(values.direct ? { route: 'kinesis' as const } : {}),
         ...(faults === undefined ? {} : { faults: faults as 'default' | 'none' }),
         ...(values.seed === undefined
           ? {}
@@ -243,6 +246,7 @@ function parse(argv: string[]) {
       readings: { type: 'string' },
       interval: { type: 'string' },
       realtime: { type: 'boolean' },
+      direct: { type: 'boolean' },
       faults: { type: 'string' },
       seed: { type: 'string' },
       'ground-truth': { type: 'string' },

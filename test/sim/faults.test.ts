@@ -73,45 +73,48 @@ describe('fault injection', () => {
     );
   });
 
-  it("predicts the real record processor's accounting exactly, reason by reason", () => {
-    const { records, arrivalOf } = simulate({ devices: 12, durationSeconds: 40 });
-    const processor = createRecordProcessor();
-    const input: StreamRecord[] = [];
-    const lines = records.map((record) => {
-      const arrivalMs = arrivalOf(record);
-      if (record.via !== 'none') {
-        input.push({
-          data: streamBytes(record, arrivalMs),
-          partitionKey: record.deviceId,
-          sequenceNumber: String(input.length),
-          arrivalMs,
-        });
-      }
-      return toEventLine(record, { delivered: record.via !== 'none', attempts: 1, sentAtMs: arrivalMs });
-    });
-    const expected = expectedAccounting(lines);
+  for (const route of ['eventbridge', 'kinesis'] as const) {
+    it(`predicts the real record processor's accounting exactly, reason by reason (route ${route})`, () => {
+      const { records, arrivalOf } = simulate({ devices: 12, durationSeconds: 40, route });
+      if (route === 'kinesis') assert.ok(records.every((r) => r.via !== 'eventbridge'));
+      const processor = createRecordProcessor();
+      const input: StreamRecord[] = [];
+      const lines = records.map((record) => {
+        const arrivalMs = arrivalOf(record);
+        if (record.via !== 'none') {
+          input.push({
+            data: streamBytes(record, arrivalMs),
+            partitionKey: record.deviceId,
+            sequenceNumber: String(input.length),
+            arrivalMs,
+          });
+        }
+        return toEventLine(record, { delivered: record.via !== 'none', attempts: 1, sentAtMs: arrivalMs });
+      });
+      const expected = expectedAccounting(lines);
 
-    const counts = { in: 0, accepted: 0, rejected: 0, duplicates: 0 };
-    const reasons: Partial<Record<RejectReason, number>> = {};
-    let missingReported = 0;
-    for (const outcome of [processor.process(input), processor.flush()]) {
-      for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] += outcome.counts[key];
-      for (const rejection of outcome.rejections)
-        reasons[rejection.reason] = (reasons[rejection.reason] ?? 0) + 1;
-      for (const result of outcome.results) {
-        if (result.kind === 'missing')
-          missingReported += (JSON.parse(result.line) as { count: number }).count;
+      const counts = { in: 0, accepted: 0, rejected: 0, duplicates: 0 };
+      const reasons: Partial<Record<RejectReason, number>> = {};
+      let missingReported = 0;
+      for (const outcome of [processor.process(input), processor.flush()]) {
+        for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] += outcome.counts[key];
+        for (const rejection of outcome.rejections)
+          reasons[rejection.reason] = (reasons[rejection.reason] ?? 0) + 1;
+        for (const result of outcome.results) {
+          if (result.kind === 'missing')
+            missingReported += (JSON.parse(result.line) as { count: number }).count;
+        }
       }
-    }
-    assert.equal(counts.in, expected.sent);
-    assert.equal(counts.accepted, expected.accepted);
-    assert.equal(counts.duplicates, expected.duplicates);
-    assert.equal(counts.rejected, expected.rejected);
-    assert.deepEqual(reasons, expected.rejectedByReason);
-    assert.equal(missingReported, expected.missing + expected.gapsFilled);
-    assert.ok(expected.missing > 0 && expected.gapsFilled > 0 && expected.duplicates > 0);
-    assert.equal(expected.sent, expected.accepted + expected.rejected + expected.duplicates);
-  });
+      assert.equal(counts.in, expected.sent);
+      assert.equal(counts.accepted, expected.accepted);
+      assert.equal(counts.duplicates, expected.duplicates);
+      assert.equal(counts.rejected, expected.rejected);
+      assert.deepEqual(reasons, expected.rejectedByReason);
+      assert.equal(missingReported, expected.missing + expected.gapsFilled);
+      assert.ok(expected.missing > 0 && expected.gapsFilled > 0 && expected.duplicates > 0);
+      assert.equal(expected.sent, expected.accepted + expected.rejected + expected.duplicates);
+    });
+  }
 
   it('holds back out-of-order readings past a later one but within the allowed lateness, late ones for minutes', () => {
     const { records } = simulate();
