@@ -7,7 +7,13 @@ import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.t
 import { ensureBucket, ensureStream, ensureTable, LEASE_TABLE_HASH_KEY } from '../../local/resources.ts';
 import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 
-describe('local stack: kinesalite, dynalite and s3rver with the real SDK clients', () => {
+/** Raw HTTP, to check what the SDK never sends: the stand-ins answer like AWS, never crash. */
+async function call(endpoint: string, headers: Record<string, string>, body: string) {
+  const response = await fetch(endpoint, { method: 'POST', headers, body });
+  return { status: response.status, body: (await response.json()) as { __type?: string; message?: string } };
+}
+
+describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP', () => {
   let stack: LocalStack;
   let clients: AwsClients;
 
@@ -101,5 +107,65 @@ describe('local stack: kinesalite, dynalite and s3rver with the real SDK clients
       new PutRecordCommand({ StreamName: 'stack-test', PartitionKey: 'k', Data: Buffer.from('y') }),
     );
     assert.equal(put.$metadata.attempts, 2);
+  });
+
+  const signed = {
+    authorization: 'AWS4-HMAC-SHA256 Credential=S3RVER/20260101/us-east-1/firehose/aws4_request',
+    'content-type': 'application/x-amz-json-1.1',
+  };
+
+  it('answers protocol errors in the service error shape', async () => {
+    const firehose = stack.endpoints.firehose;
+    const unsigned = await call(firehose, { 'x-amz-target': 'Firehose_20150804.ListDeliveryStreams' }, '{}');
+    assert.equal(unsigned.status, 403);
+    assert.equal(unsigned.body.__type, 'MissingAuthenticationTokenException');
+
+    const unknown = await call(
+      firehose,
+      { ...signed, 'x-amz-target': 'Firehose_20150804.StartDeliveryStreamEncryption' },
+      '{}',
+    );
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.__type, 'UnknownOperationException');
+
+    const wrongService = await call(firehose, { ...signed, 'x-amz-target': 'AWSEvents.PutEvents' }, '{}');
+    assert.equal(wrongService.body.__type, 'UnknownOperationException');
+
+    const notJson = await call(
+      firehose,
+      { ...signed, 'x-amz-target': 'Firehose_20150804.PutRecord' },
+      '{"Deliv',
+    );
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.body.__type, 'SerializationException');
+
+    const wrongType = await call(
+      firehose,
+      { ...signed, 'x-amz-target': 'Firehose_20150804.DescribeDeliveryStream' },
+      '{"DeliveryStreamName": 42}',
+    );
+    assert.equal(wrongType.status, 400);
+    assert.equal(wrongType.body.__type, 'ValidationException');
+  });
+
+  it('qualifies SQS error types with the SQS namespace, as the JSON protocol does', async () => {
+    const response = await fetch(stack.endpoints.sqs, {
+      method: 'POST',
+      headers: {
+        ...signed,
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'AmazonSQS.GetQueueUrl',
+      },
+      body: '{"QueueName":"missing"}',
+    });
+    assert.equal(response.status, 400);
+    assert.equal(
+      response.headers.get('x-amzn-query-error'),
+      'AWS.SimpleQueueService.NonExistentQueue;Sender',
+    );
+    assert.equal(
+      ((await response.json()) as { __type: string }).__type,
+      'com.amazonaws.sqs#QueueDoesNotExist',
+    );
   });
 });
