@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AwsClients } from '../../consumers/aws/clients.ts';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
@@ -33,6 +34,7 @@ const usage = `fleetstream simulate [options]
   --ground-truth FILE      write the ground truth as NDJSON
   --direct                 write every record straight to Kinesis in the envelope EventBridge's rule would
                            produce (benchmarks of the consumers; skips the bus and its 10-entry calls)
+  --stack JSON|FILE        the line \`fleetstream local\` prints (or a file holding it): send to that running stack
   --endpoint URL           EventBridge endpoint of a running local stack (or any EventBridge-compatible one)
   --kinesis-endpoint URL   Kinesis endpoint for the direct records (malformed payloads)
   --aws                    send to AWS (default credentials and region) instead of a local endpoint
@@ -42,7 +44,7 @@ const usage = `fleetstream simulate [options]
   --json                   print the summary as one JSON line
   --quiet                  no progress on stderr
 
-  Without --endpoint or --aws, an embedded local stack is started for the run and its resources created
+  Without --stack, --endpoint or --aws, an embedded local stack is started for the run and its resources created
   (nothing consumes the stream then: \`npm start\` runs the whole pipeline).`;
 
 function parseNumber(name: string, text: string | undefined): number | undefined {
@@ -160,6 +162,19 @@ export const simulateCommand: CliCommand = {
       if (values.aws) {
         const clients = createAwsClients({ region });
         destination = { endpoint: 'aws', clients, region, close: async () => clients.destroy() };
+      } else if (values.stack !== undefined) {
+        const stack = readStackLine(values.stack);
+        const clients = createAwsClients({
+          region: stack.region,
+          endpoints: { eventbridge: stack.endpoints.eventbridge, kinesis: stack.endpoints.kinesis },
+          credentials: stack.credentials,
+        });
+        destination = {
+          endpoint: `local stack: eventbridge ${stack.endpoints.eventbridge}, kinesis ${stack.endpoints.kinesis}`,
+          clients,
+          region: stack.region,
+          close: async () => clients.destroy(),
+        };
       } else if (values.endpoint !== undefined) {
         const endpoints = {
           eventbridge: values.endpoint,
@@ -234,6 +249,27 @@ export const simulateCommand: CliCommand = {
   },
 };
 
+interface StackLine {
+  readonly region: string;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  readonly endpoints: { eventbridge: string; kinesis: string };
+}
+
+/** `fleetstream local`'s JSON line, given inline or as a file. */
+function readStackLine(text: string): StackLine {
+  const json = text.trimStart().startsWith('{') ? text : readFileSync(text, 'utf8');
+  const line = JSON.parse(json) as Partial<StackLine>;
+  if (
+    typeof line.region !== 'string' ||
+    typeof line.endpoints?.eventbridge !== 'string' ||
+    typeof line.endpoints?.kinesis !== 'string' ||
+    typeof line.credentials?.accessKeyId !== 'string'
+  ) {
+    throw new ConfigError('--stack: expected the JSON line `fleetstream local` prints');
+  }
+  return line as StackLine;
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -250,6 +286,7 @@ function parse(argv: string[]) {
       faults: { type: 'string' },
       seed: { type: 'string' },
       'ground-truth': { type: 'string' },
+      stack: { type: 'string' },
       endpoint: { type: 'string' },
       'kinesis-endpoint': { type: 'string' },
       aws: { type: 'boolean' },
