@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,7 +15,22 @@ import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import { ensureResources } from '../../local/resources.ts';
 import { localClientsConfig, startLocalStack } from '../../local/stack.ts';
 
-describe('local stack with dataDir: a restart resumes', () => {
+/**
+ * kinesalite and dynalite persist through LevelDB, whose bindings ship as prebuilt N-API binaries. Where
+ * they cannot load, startLocalStack refuses dataDir with a ConfigError, so this test has nothing to run.
+ */
+function levelDbUnavailable(): string | false {
+  const require = createRequire(import.meta.url);
+  try {
+    require('leveldown');
+    require('classic-level');
+    return false;
+  } catch (error) {
+    return `LevelDB bindings unavailable: ${(error as Error).message}`;
+  }
+}
+
+describe('local stack with dataDir: a restart resumes', { skip: levelDbUnavailable() }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetstream-persist-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
