@@ -4,8 +4,12 @@
  * separately, so scoring never sees the reading it scores. O(1) time, no allocation, no clock but `tsMs`.
  */
 
-import { Word } from './layout.ts';
-import { foldMeanVariance } from './stats.ts';
+import * as layout from './layout.ts';
+import * as stats from './stats.ts';
+
+// Bound once: through a TypeScript loader every use of an imported name is a getter call (see scorer.ts).
+const { Word } = layout;
+const { foldMeanVariance } = stats;
 
 /** Detector names, as they appear in explanations. */
 export const Detector = {

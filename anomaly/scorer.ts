@@ -7,7 +7,12 @@
  * twice the evidence that opened it, so one incident raises one correction.
  */
 import { type AnomalyConfig, parseAnomalyConfig } from './config.ts';
-import {
+import * as detectors from './detectors.ts';
+import * as layout from './layout.ts';
+
+// Bound once: when TypeScript runs through a loader (tsx, as in `fleetstream score` and the benches),
+// every use of an imported name is a getter call, which costs more than a detector's arithmetic.
+const {
   clippedResidual,
   DETECTORS,
   ewmaEvidence,
@@ -25,8 +30,8 @@ import {
   seasonPhase,
   stuckEvidence,
   stuckFold,
-} from './detectors.ts';
-import { SEASON_BINS, STATE_WORDS, Word } from './layout.ts';
+} = detectors;
+const { SEASON_BINS, STATE_WORDS, Word } = layout;
 
 export { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from './config.ts';
 
@@ -61,31 +66,25 @@ export interface MetricAnomalyScorer {
 /** Readings beyond this magnitude are clamped before any arithmetic, so squares cannot overflow. */
 const MAX_MAGNITUDE = 1e150;
 /**
- * The score is logistic in log(ratio): ratio^k / (ratio^k + odds). With k = 3 and threshold 0.5, ratio 0.5
+ * The score is logistic in log(ratio): ratio^k / (ratio^k + odds). With k = 3 (cubed below) and threshold 0.5, ratio 0.5
  * scores 0.11 and ratio 2 scores 0.89, and ratios up to ~1e5 still map to distinct doubles, so the
  * ordering of strong alarms survives into the score.
  */
-const SCORE_POWER = 3;
 /** Within an episode, a reading must beat the opening evidence by this factor to alarm again. */
 const EPISODE_MARGIN = 2;
 /** Evidence, relative to an alarm, that opens (or keeps open) an episode. */
 const EPISODE_OPENS = 0.7;
 /** A reading must beat the evidence remembered for its slice of the season by this factor to alarm. */
 const SEASON_MARGIN = 1.5;
+/** Only alarm-level evidence is remembered per slice: ordinary noise must not raise the bar there. */
 const SEASON_REMEMBERS = 1;
 /** The evidence quantile of a metric's own history must be beaten by this factor to alarm. */
 const QUANTILE_MARGIN = 1.0;
 /** Log-step of the evidence quantile estimator per reading. */
 const QUANTILE_STEP = 0.05;
 
-/**
- * Streaming quantile of positive values in the log domain: up by step·q on exceedance, down by
- * step·(1 − q) otherwise, which settles where a fraction 1 − q of values exceed the estimate.
- */
-function foldQuantile(s: Float64Array, at: number, value: number, quantile: number, step: number): void {
-  const current = s[at]! > 0 ? s[at]! : 0.01;
-  s[at] = value > current ? current * Math.exp(step * quantile) : current * Math.exp(-step * (1 - quantile));
-}
+/** Where the evidence quantile starts (and restarts, should it ever underflow to 0). */
+const QUANTILE_START = 0.01;
 
 export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): MetricAnomalyScorer {
   const cfg = parseAnomalyConfig(config);
@@ -96,6 +95,13 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
   const binMs = cfg.seasonPeriodMs / SEASON_BINS;
   // A bin sees about binMs of readings per period, so this keeps `seasonalAlarmRetention` per period.
   const binDecayPerMs = seasonal ? -Math.log(cfg.seasonalAlarmRetention) / binMs : 0;
+  // Streaming quantile in the log domain: up by step·q on exceedance, down by step·(1 − q) otherwise,
+  // which settles where a fraction 1 − q of the evidence exceeds it.
+  const quantileUp = Math.exp(QUANTILE_STEP * cfg.noiseQuantile);
+  const quantileDown = Math.exp(-QUANTILE_STEP * (1 - cfg.noiseQuantile));
+  // Readings mostly arrive at a fixed cadence: remember the last decay factor instead of an exp each time.
+  let lastElapsed = -1;
+  let lastDecay = 1;
 
   let state = new Float64Array(0);
   let capacity = 0;
@@ -115,7 +121,7 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
   }
 
   function scoreOf(ratio: number): number {
-    const score = ratio > 0 ? 1 / (1 + thresholdOdds * ratio ** -SCORE_POWER) : 0;
+    const score = ratio > 0 ? 1 / (1 + thresholdOdds / (ratio * ratio * ratio)) : 0;
     return score >= 0 && score <= 1 ? score : 0;
   }
 
@@ -190,13 +196,17 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
     } else if (inEpisode) {
       s[at + Word.CooldownLeft] = s[at + Word.CooldownLeft]! - 1;
     }
-    if (warm) foldQuantile(s, at + Word.EvidenceQuantile, rawRatio, cfg.noiseQuantile, QUANTILE_STEP);
+    if (warm) {
+      const quantile = s[at + Word.EvidenceQuantile]! > 0 ? s[at + Word.EvidenceQuantile]! : QUANTILE_START;
+      s[at + Word.EvidenceQuantile] = rawRatio > quantile ? quantile * quantileUp : quantile * quantileDown;
+    }
     if (seasonal && warm) {
       const elapsed = Math.min(Math.max(ts - lastTs, 0), binMs);
-      s[binAt] = Math.max(
-        s[binAt]! * Math.exp(-elapsed * binDecayPerMs),
-        rawRatio >= SEASON_REMEMBERS ? rawRatio : 0,
-      );
+      if (elapsed !== lastElapsed) {
+        lastElapsed = elapsed;
+        lastDecay = Math.exp(-elapsed * binDecayPerMs);
+      }
+      s[binAt] = Math.max(s[binAt]! * lastDecay, rawRatio >= SEASON_REMEMBERS ? rawRatio : 0);
     }
     scratchBaseline = s[at + Word.Median]! + offset;
     scratchSigma = robustSigma(s, at);
