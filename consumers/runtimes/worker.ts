@@ -263,16 +263,19 @@ export function startWorker(props: WorkerProps, deps: WorkerDeps): RunningWorker
     const draining = [...running.values()];
     // Keep renewing while draining, so no one takes a lease whose last batch is still being delivered.
     let drainOver = false;
+    const drainTimer = new AbortController();
     const renewWhileDraining = (async () => {
       while (!drainOver) {
         await renewAll();
-        await sleep(config.renewIntervalMs);
+        await sleep(config.renewIntervalMs, drainTimer.signal);
       }
     })();
+    // The timers are cancelled once drained, or they alone would keep the process alive until they fire.
     const timedOut = await Promise.race([
       Promise.all(draining.map(({ run }) => run)).then(() => false),
-      sleep(config.drainTimeoutMs).then(() => true),
+      sleep(config.drainTimeoutMs, drainTimer.signal).then(() => !drainTimer.signal.aborted),
     ]);
+    drainTimer.abort();
     drainOver = true;
     await renewWhileDraining;
     if (timedOut) log.warn('drain timed out; leases are given back without a final checkpoint');
