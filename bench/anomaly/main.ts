@@ -1,8 +1,10 @@
 /**
  * `npm run bench:anomaly`: NAB evaluation of the stream's anomaly scorer against the windowed Gaussian
- * and null baselines, on `../shared/nab`, plus the scorer's update throughput and state size.
+ * and null baselines, on `../shared/nab`; precision, recall and delay per fault type on the simulator's
+ * labelled faults; the scorer's update throughput and state size.
  *
- * Prints one JSON line per detector × file, one per detector × profile, then one summary line.
+ * Prints one JSON line per detector × file × profile, one per detector × profile, one per simulated fault
+ * type, then one summary line.
  * Options: `--only <substring>` restricts the corpus (for quick looks; the summary is then not NAB's).
  */
 import { readFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import {
   scoreFile,
 } from './nab.ts';
 import { streamScorer } from './ours.ts';
+import { runSimulatedFaults } from './simulated.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const nabDir = path.resolve(repoRoot, '..', 'shared', 'nab');
@@ -191,6 +194,18 @@ function main(): void {
     }
   }
 
+  const simulated = runSimulatedFaults({ devices: 30 });
+  for (const [fault, result] of Object.entries(simulated.score.byFault)) {
+    emit({
+      type: 'simulated_fault',
+      fault,
+      injected: result.injected,
+      detected: result.detected,
+      recall: result.recall === null ? null : round(result.recall, 3),
+      mean_delay_readings: result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1),
+    });
+  }
+
   const { updatesPerS, floorUpdatesPerS, stateBytes } = measureThroughput();
   emit({
     type: 'throughput',
@@ -207,6 +222,14 @@ function main(): void {
     summary[`baseline_${detector.name}_standard`] = round(scoresOf.standard!);
     summary[`baseline_${detector.name}_low_fp`] = round(scoresOf.reward_low_FP_rate!);
     summary[`baseline_${detector.name}_low_fn`] = round(scoresOf.reward_low_FN_rate!);
+  }
+  summary.sim_readings = simulated.readings;
+  summary.sim_precision = simulated.score.precision === null ? null : round(simulated.score.precision, 3);
+  for (const [fault, result] of Object.entries(simulated.score.byFault)) {
+    const key = fault.replace('-', '_');
+    summary[`sim_recall_${key}`] = result.recall === null ? null : round(result.recall, 3);
+    summary[`sim_delay_readings_${key}`] =
+      result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1);
   }
   summary.detector_updates_per_s = updatesPerS;
   summary.ewma_floor_updates_per_s = floorUpdatesPerS;
