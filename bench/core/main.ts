@@ -57,8 +57,9 @@ function coreVsFloor(): { core: number; floor: number; outputs: number } {
   });
 
   // Like a runtime, each batch's outputs are handed on (here: measured and dropped), not retained.
-  const runCore = (onLine: (line: string) => void): void => {
-    const processor = createRecordProcessor();
+  const runCore = (onLine: (line: string) => void, anomaly = false): void => {
+    // The core is decode → validate → verify → calculate → encode; detection is measured beside it.
+    const processor = createRecordProcessor(anomaly ? {} : { anomaly: false });
     for (let i = 0; i < records.length; i += BATCH) {
       for (const r of processor.process(records.slice(i, i + BATCH)).results) onLine(r.line);
     }
@@ -81,11 +82,14 @@ function coreVsFloor(): { core: number; floor: number; outputs: number } {
 
   const coreTimes: number[] = [];
   const floorTimes: number[] = [];
+  const detectTimes: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     gc();
     floorTimes.push(timeIt(runFloor));
     gc();
     coreTimes.push(timeIt(() => runCore(countBytes)));
+    gc();
+    detectTimes.push(timeIt(() => runCore(() => {}, true)));
   }
   const core = CORE_EVENTS / best(coreTimes);
   const floor = CORE_EVENTS / best(floorTimes);
@@ -96,6 +100,8 @@ function coreVsFloor(): { core: number; floor: number; outputs: number } {
     outputs: outputObjects.length,
     output_bytes: outputBytes / ROUNDS,
   });
+  const withDetect = CORE_EVENTS / best(detectTimes);
+  emit({ stage: 'core+detect', events_per_s: Math.round(withDetect), ratio_to_floor: withDetect / floor });
   return { core, floor, outputs: outputObjects.length };
 }
 
@@ -115,7 +121,7 @@ function calcVsNaive(): { calc: number; naive: number } {
     generateRecords(CALC_DEVICES, CALC_DEVICES * (warmupPerDevice + timedPerDevice)),
   ).slice(CALC_DEVICES * warmupPerDevice);
   const config = parseFleetConfig();
-  const discard: CalculationSink = { reading() {}, window() {}, missing() {}, correction() {} };
+  const discard: CalculationSink = { reading() {}, window() {}, missing() {}, anomaly() {}, correction() {} };
 
   const calcTimes: number[] = [];
   const naiveTimes: number[] = [];
@@ -156,7 +162,7 @@ function calcVsNaive(): { calc: number; naive: number } {
 
 // ---- 3. heap bytes of calculation state per device ----------------------------------------------------
 
-function stateBytesPerDevice(): number {
+function stateBytesPerDevice(anomaly: boolean): number {
   const retained = (): number => {
     gc();
     gc();
@@ -164,7 +170,7 @@ function stateBytesPerDevice(): number {
     return usage.heapUsed + usage.arrayBuffers;
   };
   const before = retained();
-  const processor = createRecordProcessor();
+  const processor = createRecordProcessor(anomaly ? {} : { anomaly: false });
   for (let start = 0; start < MEMORY_DEVICES; start += 1000) {
     const batch: StreamRecord[] = [];
     for (let device = start; device < Math.min(start + 1000, MEMORY_DEVICES); device++) {
@@ -180,7 +186,7 @@ function stateBytesPerDevice(): number {
   const after = retained();
   const perDevice = (after - before) / processor.deviceCount;
   emit({
-    stage: 'state-memory',
+    stage: anomaly ? 'state-memory+detect' : 'state-memory',
     devices: processor.deviceCount,
     metrics_per_device: 4,
     open_windows_per_device: 1,
@@ -192,7 +198,8 @@ function stateBytesPerDevice(): number {
 
 const { core, floor } = coreVsFloor();
 const { calc, naive } = calcVsNaive();
-const stateBytes = stateBytesPerDevice();
+const stateBytes = stateBytesPerDevice(false);
+stateBytesPerDevice(true);
 emit({
   summary: true,
   ratio_to_floor: Number((core / floor).toFixed(3)),

@@ -6,8 +6,11 @@
  * State is kept column-wise in typed arrays indexed by a device number, so a million devices cost a few
  * hundred bytes each instead of a graph of objects (see `bench/core` for the measured figure).
  */
+
+import type { MetricAnomalyScorer } from '../../anomaly/scorer.ts';
 import type { FleetConfig } from '../config.ts';
 import type {
+  AnomalyRecord,
   CorrectionRequest,
   MetricWindowStats,
   MissingRecord,
@@ -35,6 +38,7 @@ export interface CalculationSink {
   reading(result: ReadingResult, eventMs: number): void;
   window(result: WindowResult, eventMs: number): void;
   missing(record: MissingRecord, eventMs: number): void;
+  anomaly(record: AnomalyRecord, eventMs: number): void;
   correction(request: CorrectionRequest, eventMs: number): void;
 }
 
@@ -92,8 +96,14 @@ export class DeviceCalculator implements DeviceHistory {
   private currentId = '';
   private readonly delta: CounterDelta = { delta: Number.NaN, flag: undefined };
 
-  constructor(config: FleetConfig) {
+  /** Scores every in-order reading per device metric; absent when anomaly detection is off. */
+  readonly scorer: MetricAnomalyScorer | undefined;
+  private scoreState = new Float64Array(0);
+
+  constructor(config: FleetConfig, scorer?: MetricAnomalyScorer) {
     this.config = config;
+    this.scorer = scorer;
+    if (scorer !== undefined) this.scoreState = new Float64Array(scorer.stateWords);
     this.metricNames = config.metrics.map((m) => m.name);
     this.counterRules = config.metrics.map((m) =>
       m.kind === 'counter'
@@ -202,11 +212,16 @@ export class DeviceCalculator implements DeviceHistory {
     const m = this.metricNames.length;
     let deltas: Record<string, number> | undefined;
     let powerW: number | undefined;
+    // Detectors assume time order: out-of-order and late readings are folded into windows but not scored.
+    const scorer = outOfOrder || late ? undefined : this.scorer;
+    let anomalyScore: number | undefined;
+    let anomalies: AnomalyRecord[] | undefined;
     for (let i = 0; i < m; i++) {
       const name = this.metricNames[i] as string;
       const value = metrics[name];
       if (value === undefined) continue;
       let delta = Number.NaN;
+      let rate = Number.NaN;
       const rules = this.counterRules[i];
       if (rules !== undefined && !outOfOrder) {
         const vi = d * this.counterCount + (this.counterOf[i] as number);
@@ -216,6 +231,7 @@ export class DeviceCalculator implements DeviceHistory {
           const result = counterDelta(rules, previous, previousTs, value, tsMs, this.delta);
           if (result.flag !== undefined) flags = withFlag(flags, result.flag);
           delta = result.delta;
+          if (!Number.isNaN(delta) && tsMs > previousTs) rate = (delta * 1000) / (tsMs - previousTs);
           if (!Number.isNaN(delta)) {
             if (deltas === undefined) deltas = {};
             deltas[name] = delta;
@@ -229,6 +245,33 @@ export class DeviceCalculator implements DeviceHistory {
         }
       }
       if (slot !== NO_WINDOW) this.windows.addValue(slot, i, seq, value, delta);
+      if (scorer !== undefined) {
+        // A cumulative counter always grows; its rate is what can be anomalous.
+        const scored = rules === undefined ? value : rate;
+        if (!Number.isNaN(scored)) {
+          const scoreSlot = d * m + i;
+          const score = scorer.update(scoreSlot, tsMs, scored);
+          if (anomalyScore === undefined || score > anomalyScore) anomalyScore = score;
+          if (score >= scorer.threshold) {
+            const why = scorer.explain(scoreSlot, name, scored);
+            (anomalies ??= []).push({
+              kind: 'anomaly',
+              id: `${detail.deviceId}:a:${seq}:${name}`,
+              deviceId: detail.deviceId,
+              seq,
+              ts: detail.ts,
+              metric: name,
+              scored: rules === undefined ? 'value' : 'ratePerSecond',
+              observed: scored,
+              expectedLow: why.expectedLow,
+              expectedHigh: why.expectedHigh,
+              detectors: why.detectors,
+              score,
+              resultId: windowResultId(detail.deviceId, windowStart),
+            });
+          }
+        }
+      }
     }
 
     const temperature = this.temperatureIndex >= 0 ? metrics[TEMPERATURE_METRIC] : undefined;
@@ -250,10 +293,15 @@ export class DeviceCalculator implements DeviceHistory {
         dewPointC: dewPoint,
         powerW,
         flags: flags ?? NO_FLAGS,
-        anomalyScore: undefined,
+        anomalyScore,
       },
       tsMs,
     );
+    if (anomalies !== undefined) {
+      for (const anomaly of anomalies) sink.anomaly(anomaly, tsMs);
+      if (slot !== NO_WINDOW) this.windows.anomalous[slot] = (this.windows.anomalous[slot] as number) + 1;
+      sink.correction(this.anomalyRequest(d, windowStart, seq), windowStart);
+    }
 
     if (tsMs > (this.maxTsCol[d] as number)) {
       this.maxTsCol[d] = tsMs;
@@ -297,6 +345,7 @@ export class DeviceCalculator implements DeviceHistory {
 
   /** Writes stream time and every device's state, in device order. */
   writeState(out: BinaryWriter): void {
+    const m = this.metricNames.length;
     const _m = this.metricNames.length;
     out.f64(this.streamTimeMs);
     out.u32(this.ids.length);
@@ -315,6 +364,12 @@ export class DeviceCalculator implements DeviceHistory {
         out.f64(this.lastValueCol[i] as number);
         out.f64(this.lastValueTsCol[i] as number);
       }
+      if (this.scorer !== undefined) {
+        for (let i = d * m; i < d * m + m; i++) {
+          this.scorer.exportSlot(i, this.scoreState, 0);
+          for (const word of this.scoreState) out.f64(word);
+        }
+      }
       const older = this.olderWindow[d] as number;
       const newer = this.newerWindow[d] as number;
       out.u8((older === NO_WINDOW ? 0 : 1) + (newer === NO_WINDOW ? 0 : 2));
@@ -328,6 +383,7 @@ export class DeviceCalculator implements DeviceHistory {
    * parents after a merge) keeps the copy that has seen the higher seq.
    */
   readState(input: BinaryReader, ownsDevice?: (deviceId: string) => boolean): void {
+    const m = this.metricNames.length;
     const _m = this.metricNames.length;
     const streamTime = input.f64();
     if (streamTime > this.streamTimeMs) this.streamTimeMs = streamTime;
@@ -340,6 +396,9 @@ export class DeviceCalculator implements DeviceHistory {
       for (let i = 0; i < 6; i++) values[i] = input.f64();
       for (let w = 0; w < DEDUP_WORDS; w++) bits[w] = input.u32();
       for (let i = 0; i < 2 * c; i++) values[6 + i] = input.f64();
+      const words = this.scorer === undefined ? 0 : this.scorer.stateWords;
+      const scores = new Float64Array(m * words);
+      for (let i = 0; i < scores.length; i++) scores[i] = input.f64();
       const windowMask = input.u8();
       const existing = this.index.get(id);
       const keep =
@@ -370,6 +429,9 @@ export class DeviceCalculator implements DeviceHistory {
       }
       this.olderWindow[d] = older;
       this.newerWindow[d] = newer;
+      if (this.scorer !== undefined) {
+        for (let i = 0; i < m; i++) this.scorer.importSlot(d * m + i, scores, i * this.scorer.stateWords);
+      }
     }
     this.rebuildIdleQueue();
   }
@@ -521,6 +583,21 @@ export class DeviceCalculator implements DeviceHistory {
     };
   }
 
+  private anomalyRequest(d: number, windowStartMs: number, seq: number): CorrectionRequest {
+    const deviceId = this.ids[d] as string;
+    const targetId = windowResultId(deviceId, windowStartMs);
+    // One request per window however many readings in it alarm: the window is corrected at most once.
+    return {
+      kind: 'correction-request',
+      id: `${targetId}:c:${CorrectionReason.Anomaly}`,
+      reason: CorrectionReason.Anomaly,
+      deviceId,
+      targetId,
+      windowStart: new Date(windowStartMs).toISOString(),
+      seq,
+    };
+  }
+
   private lateRequest(d: number, windowStartMs: number, seq: number): CorrectionRequest {
     const deviceId = this.ids[d] as string;
     const targetId = windowResultId(deviceId, windowStartMs);
@@ -590,6 +667,7 @@ export class DeviceCalculator implements DeviceHistory {
     this.queuedCol = resize(this.queuedCol, capacity);
     this.lastValueCol = resize(this.lastValueCol, capacity * this.counterCount);
     this.lastValueTsCol = resize(this.lastValueTsCol, capacity * this.counterCount);
+    this.scorer?.ensureCapacity(capacity * this.metricNames.length);
     this.capacity = capacity;
   }
 }

@@ -1,21 +1,22 @@
 /**
  * Versioned binary snapshots of the calculation state. The header pins what the state means (window
- * size, lateness, metric order): restoring under a different configuration would silently corrupt
- * windows, so it is refused with a SnapshotError instead.
+ * size, lateness, metric order, detector layout): restoring under a different configuration would
+ * silently corrupt windows, so it is refused with a SnapshotError instead.
  */
-import type { FleetConfig } from '../config.ts';
 import { SnapshotError } from '../contract/errors.ts';
 import { BinaryReader, BinaryWriter } from './binary.ts';
-import { DeviceCalculator } from './calculator.ts';
+import type { DeviceCalculator } from './calculator.ts';
 
 const MAGIC = 0x31435346; // "FSC1" little-endian
 const FORMAT_VERSION = 1;
 
-function describe(config: FleetConfig): string {
+function describe(calculator: DeviceCalculator): string {
+  const { config, scorer } = calculator;
   return JSON.stringify([
     config.windowMs,
     config.allowedLatenessMs,
     config.metrics.map((m) => [m.name, m.kind]),
+    scorer === undefined ? 'no-anomaly' : `anomaly-${scorer.stateWords}`,
   ]);
 }
 
@@ -23,19 +24,18 @@ export function snapshotCalculator(calculator: DeviceCalculator): Uint8Array {
   const out = new BinaryWriter(64 + calculator.deviceCount * 160);
   out.u32(MAGIC);
   out.u32(FORMAT_VERSION);
-  out.string(describe(calculator.config));
+  out.string(describe(calculator));
   calculator.writeState(out);
   return out.finish();
 }
 
-/** Builds a calculator from zero or more snapshots (several: the parent shards of a child). */
+/** Fills a new, empty calculator from zero or more snapshots (several: the parent shards of a child). */
 export function restoreCalculator(
-  config: FleetConfig,
+  calculator: DeviceCalculator,
   snapshots: readonly Uint8Array[],
   ownsDevice?: (deviceId: string) => boolean,
 ): DeviceCalculator {
-  const calculator = new DeviceCalculator(config);
-  const expected = describe(config);
+  const expected = describe(calculator);
   for (const snapshot of snapshots) {
     const input = new BinaryReader(snapshot);
     if (input.u32() !== MAGIC) throw new SnapshotError('not a fleetstream calculation snapshot');

@@ -89,6 +89,27 @@ export interface MissingRecord {
   readonly beforeTs: string;
 }
 
+/** A reading whose anomaly score crossed the threshold, explained for an operator. */
+export interface AnomalyRecord {
+  readonly kind: 'anomaly';
+  /** `${deviceId}:a:${seq}:${metric}` */
+  readonly id: string;
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly ts: string;
+  readonly metric: string;
+  /** What was scored: the reading itself (gauges) or the counter's rate per second (counters). */
+  readonly scored: 'value' | 'ratePerSecond';
+  readonly observed: number;
+  readonly expectedLow: number;
+  readonly expectedHigh: number;
+  /** Detectors that fired, strongest first. */
+  readonly detectors: readonly string[];
+  readonly score: number;
+  /** The window result the reading belongs to (the correction target). */
+  readonly resultId: string;
+}
+
 export const CorrectionReason = {
   /** An event arrived after its window was emitted (beyond the allowed lateness). */
   LateEvent: 'LATE_EVENT',
@@ -129,4 +150,4 @@ export interface Rejection {
   readonly arrivalMs: number;
 }
 
-export type CoreOutput = ReadingResult | WindowResult | MissingRecord | CorrectionRequest;
+export type CoreOutput = ReadingResult | WindowResult | MissingRecord | AnomalyRecord | CorrectionRequest;

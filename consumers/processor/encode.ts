@@ -4,6 +4,7 @@
  */
 import type { CalculationSink } from '../calculate/calculator.ts';
 import type {
+  AnomalyRecord,
   CorrectionRequest,
   MissingRecord,
   ReadingResult,
@@ -65,6 +66,10 @@ export class OutputCollector implements CalculationSink {
   }
 
   missing(record: MissingRecord, eventMs: number): void {
+    this.results.push(encodeOutput(record, eventMs));
+  }
+
+  anomaly(record: AnomalyRecord, eventMs: number): void {
     this.results.push(encodeOutput(record, eventMs));
   }
 

@@ -3,6 +3,7 @@
  * decode → validate → verify → calculate → encode, with no I/O; runtimes own fetching and acknowledging.
  */
 
+import { type AnomalyConfig, createMetricAnomalyScorer } from '../../anomaly/scorer.ts';
 import { DeviceCalculator } from '../calculate/calculator.ts';
 import { restoreCalculator, snapshotCalculator } from '../calculate/snapshot.ts';
 import { type FleetConfig, parseFleetConfig } from '../config.ts';
@@ -16,6 +17,11 @@ import type { BatchOutcome, RecordProcessorApi } from './types.ts';
 export interface RecordProcessorOptions {
   /** The fleet's validated configuration. @default parseFleetConfig() — the documented defaults */
   readonly config?: FleetConfig;
+  /**
+   * In-stream anomaly detection per device metric, or `false` to turn it off.
+   * @default {} — on, with the anomaly engine's documented defaults
+   */
+  readonly anomaly?: Partial<AnomalyConfig> | false;
 }
 
 export interface RestoreOptions {
@@ -31,10 +37,16 @@ export class RecordProcessor implements RecordProcessorApi {
   readonly config: FleetConfig;
   private calculator: DeviceCalculator;
   private readonly verifier: Verifier;
+  private readonly newCalculator: () => DeviceCalculator;
 
   constructor(options: RecordProcessorOptions = {}) {
     this.config = options.config ?? parseFleetConfig();
-    this.calculator = new DeviceCalculator(this.config);
+    const config = this.config;
+    const anomaly = options.anomaly ?? {};
+    this.newCalculator = () =>
+      new DeviceCalculator(config, anomaly === false ? undefined : createMetricAnomalyScorer(anomaly));
+    // Built here so a bad anomaly configuration fails at start-up, not on the first restore.
+    this.calculator = this.newCalculator();
     this.verifier = new Verifier(this.config);
   }
 
@@ -88,7 +100,7 @@ export class RecordProcessor implements RecordProcessorApi {
   }
 
   restore(snapshots: readonly Uint8Array[], options: RestoreOptions = {}): void {
-    this.calculator = restoreCalculator(this.config, snapshots, options.ownsDevice);
+    this.calculator = restoreCalculator(this.newCalculator(), snapshots, options.ownsDevice);
   }
 }
 

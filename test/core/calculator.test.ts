@@ -166,6 +166,40 @@ describe('per-device calculation', () => {
     );
   });
 
+  it('scores readings in the stream: an explained anomaly record, a counted window and one correction request', () => {
+    const specs: ReadingSpec[] = [];
+    for (let seq = 0; seq < 400; seq++) {
+      const temperatureC = seq === 300 ? 55 : 21 + Math.sin(seq / 7) * 0.3;
+      specs.push({ seq, tsMs: second(seq), metrics: { temperatureC } });
+    }
+    const { of, outcome } = run(specs);
+    const anomalies = of('anomaly');
+    assert.ok(anomalies.length >= 1, 'the spike is flagged');
+    const spike = anomalies.find((a) => a.seq === 300);
+    assert.ok(spike !== undefined, 'the flagged reading is the spike');
+    assert.equal(spike.id, 'dev-1:a:300:temperatureC');
+    assert.equal(spike.metric, 'temperatureC');
+    assert.equal(spike.observed, 55);
+    assert.ok((spike.expectedHigh as number) < 55 && (spike.detectors as string[]).length > 0);
+    const spikeWindow = `dev-1:w:${T0 + 300_000}`;
+    assert.equal(spike.resultId, spikeWindow);
+    const window = of('window').find((w) => w.resultId === spikeWindow);
+    assert.ok((window?.anomalous as number) >= 1);
+    const requests = outcome.corrections.filter((c) => c.reason === 'ANOMALY' && c.targetId === spikeWindow);
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0]?.id, `${spikeWindow}:c:ANOMALY`);
+    const reading = of('reading').find((r) => r.seq === 300);
+    assert.ok((reading?.anomalyScore as number) >= 0.5);
+    // No alarms on the quiet readings before the spike.
+    assert.ok(anomalies.every((a) => (a.seq as number) >= 300));
+  });
+
+  it('can run without anomaly detection', () => {
+    const processor = createRecordProcessor({ anomaly: false });
+    const outcome = processor.process([record({ seq: 1, tsMs: T0 })]);
+    assert.equal(parseLines(outcome.results)[0]?.anomalyScore, undefined);
+  });
+
   it('rejects each reason code through the processor, with the original bytes', () => {
     const examples: Record<RejectReason, () => ReturnType<typeof rawRecord>> = {
       RECORD_TOO_LARGE: () => rawRecord('x'.repeat(70_000)),
