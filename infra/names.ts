@@ -1,31 +1,53 @@
 /**
- * Names the deployed runtimes and the dashboard agree on. The runtimes read the environment variables
- * below (set by the CDK app on the Fargate task and the Lambda functions) and publish the metrics below
- * in the `Fleetstream` namespace through the Embedded Metric Format, without dimensions.
+ * Names the deployed runtimes and the dashboard agree on.
+ *
+ * The environment variable names are the ones consumers/runtimes/runtime.ts (`runtimeConfigFromEnv`)
+ * reads; test/infra/config.test.ts feeds these names to it so a rename on either side fails a test.
+ * The metric names are the ones the runtimes publish through the Embedded Metric Format.
  */
 
-/** Environment variables the consumers, the correction handler and the DLQ processor read at start-up. */
+/** Environment variables of the consumers (Fargate task and Lambda function). */
 export const RUNTIME_ENV = {
-  streamName: 'FLEETSTREAM_STREAM_NAME',
-  leaseTable: 'FLEETSTREAM_LEASE_TABLE',
-  correctionTable: 'FLEETSTREAM_CORRECTION_TABLE',
-  resultsDeliveryStream: 'FLEETSTREAM_RESULTS_DELIVERY_STREAM',
-  rawDeliveryStream: 'FLEETSTREAM_RAW_DELIVERY_STREAM',
+  streamName: 'FLEETSTREAM_STREAM',
+  /** Bucket of the per-shard state snapshots (`state/<stream>/<shardId>/…`). */
+  stateBucket: 'FLEETSTREAM_BUCKET',
+  resultsDeliveryStream: 'FLEETSTREAM_RESULTS_STREAM',
+  rawDeliveryStream: 'FLEETSTREAM_RAW_STREAM',
   dlqUrl: 'FLEETSTREAM_DLQ_URL',
+  /** Proposed; not read by the runtimes yet. */
   correctionsQueueUrl: 'FLEETSTREAM_CORRECTIONS_QUEUE_URL',
+  /** Proposed; not read by the runtimes yet. */
+  modelEndpoint: 'FLEETSTREAM_MODEL_ENDPOINT',
+  /** Proposed for the correction handler and DLQ processor (issue 6). */
+  correctionTable: 'FLEETSTREAM_CORRECTION_TABLE',
   failuresBucket: 'FLEETSTREAM_FAILURES_BUCKET',
   rawBucket: 'FLEETSTREAM_RAW_BUCKET',
-  modelEndpoint: 'FLEETSTREAM_MODEL_ENDPOINT',
 } as const;
+
+/**
+ * The KCL application name, which is also the name of the lease table the MultiLangDaemon uses and
+ * the CloudWatch namespace of its metrics. Same value as `applicationName` in
+ * consumers/runtimes/multilang/fleetstream.properties; kept apart from the embedded runner's table.
+ */
+export const KCL_APPLICATION_NAME = 'fleetstream-multilang';
+
+/** `/^state\//` keys of the snapshot store (consumers/leases/snapshot-store.ts). */
+export const STATE_PREFIX = 'state/';
 
 /** CloudWatch namespace of the pipeline's own metrics (the default of consumers/observability/metrics.ts). */
 export const METRICS_NAMESPACE = 'Fleetstream';
+
+/** The `Runtime` dimension value each consumer runtime puts on its metrics. */
+export const RUNTIME_DIMENSION = { fargate: 'multilang', lambda: 'lambda' } as const;
 
 /** Metric names the dashboard and the alarms read. */
 export const METRIC_NAMES = {
   recordsIn: 'RecordsIn',
   recordsRejected: 'RecordsRejected',
-  processingErrors: 'ProcessingErrors',
+  /** Sink deliveries retried by the MultiLang host: sustained retries mean results are stuck. */
+  deliveryRetries: 'DeliveryRetries',
+  /** Proposed for the in-stream anomaly detector; not published yet. */
   anomalies: 'AnomaliesFlagged',
+  /** Proposed for the correction handler (issue 6); not published yet. */
   correctionsApplied: 'CorrectionsApplied',
 } as const;

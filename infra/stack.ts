@@ -112,6 +112,7 @@ export class FleetstreamStack extends Stack {
       encryptionKey: dataKey,
       resultsDeliveryStream: this.lake.resultsDeliveryStream,
       rawDeliveryStream: this.lake.rawDeliveryStream,
+      stateBucket: this.lake.stateBucket,
       deadLetterQueue: this.corrections.deadLetterQueue,
       correctionsQueue: this.corrections.correctionsQueue,
       modelEndpoint: this.model,
@@ -122,7 +123,9 @@ export class FleetstreamStack extends Stack {
     });
     this.operations = new Operations(this, 'Operations', {
       stream: this.ingest.stream,
+      consumerRuntime: this.consumers.runtime,
       iteratorAge: this.consumers.iteratorAgeMetric,
+      consumerErrors: this.consumers.errorMetric,
       deliveryStreams: [this.lake.resultsDeliveryStream, this.lake.rawDeliveryStream],
       deadLetterQueue: this.corrections.deadLetterQueue,
       mustStayEmpty: [

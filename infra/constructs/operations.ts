@@ -14,11 +14,16 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../names.ts';
+import { type ConsumerRuntime, runtimeMetric } from './stream-consumers.ts';
 
 export interface OperationsProps {
   readonly stream: kinesis.IStream;
+  /** Which runtime publishes the pipeline metrics (their `Runtime` dimension). */
+  readonly consumerRuntime: ConsumerRuntime;
   /** Consumer lag (Kinesis GetRecords or Lambda IteratorAge, maximum, 1-minute period). */
   readonly iteratorAge: cloudwatch.IMetric;
+  /** Failed consumer work (Lambda errors or MultiLang delivery retries, sum per minute). */
+  readonly consumerErrors: cloudwatch.IMetric;
   readonly deliveryStreams: readonly firehose.IDeliveryStream[];
   /** Rejected records. Some rejections are normal (bad devices), so this alarms on a backlog only. */
   readonly deadLetterQueue: sqs.IQueue;
@@ -59,19 +64,19 @@ export class Operations extends Construct {
     this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: topicKey, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
-    const custom = (metricName: string, label: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        label,
-        statistic: 'Sum',
-        period: Duration.minutes(1),
-      });
-    const recordsIn = custom(METRIC_NAMES.recordsIn, 'records in');
-    const rejected = custom(METRIC_NAMES.recordsRejected, 'rejected');
-    const processingErrors = custom(METRIC_NAMES.processingErrors, 'processing errors');
-    const anomalies = custom(METRIC_NAMES.anomalies, 'anomalies');
-    const corrections = custom(METRIC_NAMES.correctionsApplied, 'corrections applied');
+    const metric = (metricName: string, label: string): cloudwatch.Metric =>
+      runtimeMetric(metricName, props.consumerRuntime, label);
+    const recordsIn = metric(METRIC_NAMES.recordsIn, 'records in');
+    const rejected = metric(METRIC_NAMES.recordsRejected, 'rejected');
+    const anomalies = metric(METRIC_NAMES.anomalies, 'anomalies');
+    // The correction handler is its own function, not a consumer runtime: no Runtime dimension.
+    const corrections = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC_NAMES.correctionsApplied,
+      label: 'corrections applied',
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+    });
     const anomalyRate = new cloudwatch.MathExpression({
       expression: 'IF(records > 0, 100 * anomalies / records, 0)',
       usingMetrics: { anomalies, records: recordsIn },
@@ -97,10 +102,11 @@ export class Operations extends Construct {
       evaluationPeriods: 3,
       description: `Consumers are more than ${ageThreshold / 1000} s behind the stream.`,
     });
-    this.alarm('ProcessingErrors', processingErrors, {
+    this.alarm('ProcessingErrors', props.consumerErrors, {
       threshold: 0,
-      evaluationPeriods: 1,
-      description: 'The record processor failed batches (they are retried, results are delayed).',
+      evaluationPeriods: 3,
+      description:
+        'Consumers have failed batches or retried deliveries for three minutes: results are delayed.',
     });
     this.alarm('DeadLetterBacklog', dlqDepth, {
       threshold: props.deadLetterBacklogThreshold ?? 1000,
@@ -137,7 +143,7 @@ export class Operations extends Construct {
         width: 8,
       }),
       new cloudwatch.GraphWidget({ title: 'Iterator age (ms)', left: [props.iteratorAge], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Processing errors', left: [processingErrors], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Processing errors', left: [props.consumerErrors], width: 8 }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Anomaly rate', left: [anomalyRate], width: 8 }),

@@ -95,6 +95,8 @@ export class ResultsLake extends Construct {
   readonly resultsBucket: s3.Bucket;
   readonly rawBucket: s3.Bucket;
   readonly failuresBucket: s3.Bucket;
+  /** Per-shard state snapshots of the consumers; rewritten often, never tiered, never expired. */
+  readonly stateBucket: s3.Bucket;
   readonly resultsDeliveryStream: firehose.DeliveryStream;
   readonly rawDeliveryStream: firehose.DeliveryStream;
   readonly glueDatabaseName: string;
@@ -122,6 +124,8 @@ export class ResultsLake extends Construct {
       ...common,
       lifecycle: props.failuresLifecycle ?? { expireAfter: Duration.days(365) },
     });
+
+    this.stateBucket = secureBucket(this, 'State', { ...common, lifecycle: { tiering: false } });
 
     const buffering = props.buffering ?? {};
     this.resultsDeliveryStream = this.partitionedDelivery('ResultsDelivery', {

@@ -11,6 +11,12 @@ import type { Construct } from 'constructs';
 /** When objects move to cheaper storage and when they are deleted. */
 export interface StorageLifecycle {
   /**
+   * Whether objects move to cheaper classes at all. Off for small objects that are rewritten often
+   * (state snapshots), where Standard-IA's 30-day minimum charge would cost more than it saves.
+   * @default true
+   */
+  readonly tiering?: boolean;
+  /**
    * Move to S3 Standard-IA after this age. S3 requires at least 30 days.
    * @default Duration.days(30)
    */
@@ -26,8 +32,8 @@ export interface StorageLifecycle {
    */
   readonly archiveClass?: s3.StorageClass;
   /**
-   * Delete after this age; `undefined` keeps objects forever (storage then grows without bound).
-   * @default Duration.days(730)
+   * Delete after this age.
+   * @default never (storage then grows without bound; the callers set an expiry per data class)
    */
   readonly expireAfter?: Duration;
 }
@@ -42,16 +48,19 @@ export interface SecureBucketProps {
 /** A KMS-encrypted, TLS-only, non-public bucket with server access logs and a lifecycle. */
 export function secureBucket(scope: Construct, id: string, props: SecureBucketProps): s3.Bucket {
   const { lifecycle } = props;
-  const transitions: s3.Transition[] = [
-    {
-      storageClass: s3.StorageClass.INFREQUENT_ACCESS,
-      transitionAfter: lifecycle.infrequentAccessAfter ?? Duration.days(30),
-    },
-    {
-      storageClass: lifecycle.archiveClass ?? s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-      transitionAfter: lifecycle.archiveAfter ?? Duration.days(90),
-    },
-  ];
+  const transitions: s3.Transition[] | undefined =
+    lifecycle.tiering === false
+      ? undefined
+      : [
+          {
+            storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+            transitionAfter: lifecycle.infrequentAccessAfter ?? Duration.days(30),
+          },
+          {
+            storageClass: lifecycle.archiveClass ?? s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+            transitionAfter: lifecycle.archiveAfter ?? Duration.days(90),
+          },
+        ];
   return new s3.Bucket(scope, id, {
     encryption: s3.BucketEncryption.KMS,
     encryptionKey: props.encryptionKey,

@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as applicationautoscaling from 'aws-cdk-lib/aws-applicationautoscaling';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -23,10 +23,18 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
-import { RUNTIME_ENV } from '../names.ts';
+import {
+  KCL_APPLICATION_NAME,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  RUNTIME_DIMENSION,
+  RUNTIME_ENV,
+  STATE_PREFIX,
+} from '../names.ts';
 import type { ModelEndpoint } from './model-endpoint.ts';
 import { NodeFunction } from './node-function.ts';
 import { secureQueue } from './secure.ts';
@@ -38,6 +46,22 @@ export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
 
 /** The repository root: the Docker build context and the base of the default Lambda entry. */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** A pipeline metric as the given consumer runtime publishes it (EMF, `Runtime` dimension). */
+export function runtimeMetric(
+  metricName: string,
+  runtime: ConsumerRuntime,
+  label?: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { Runtime: RUNTIME_DIMENSION[runtime] },
+    label,
+    statistic: 'Sum',
+    period: Duration.minutes(1),
+  });
+}
 
 export interface FargateConsumerOptions {
   /** @default a new VPC with two AZs, one NAT gateway and flow logs */
@@ -93,12 +117,6 @@ export interface LambdaConsumerOptions {
    * @default Duration.hours(1)
    */
   readonly maxRecordAge?: Duration;
-  /**
-   * Concurrent batches per shard. Lambda keeps records of one partition key (device) in order for any
-   * value; above 1 a device's state must not be shared across batches.
-   * @default 1
-   */
-  readonly parallelizationFactor?: number;
   /** @default 1024 (MiB) */
   readonly memorySize?: number;
   /** @default Duration.minutes(1) */
@@ -112,6 +130,8 @@ export interface StreamConsumersProps {
   readonly encryptionKey: kms.IKey;
   readonly resultsDeliveryStream: firehose.IDeliveryStream;
   readonly rawDeliveryStream: firehose.IDeliveryStream;
+  /** Where the consumers keep per-shard state snapshots (under `state/`). */
+  readonly stateBucket: s3.IBucket;
   /** Rejected records with their reason code. */
   readonly deadLetterQueue: sqs.IQueue;
   /** Correction requests for the correction handler. */
@@ -133,10 +153,12 @@ export interface StreamConsumersProps {
 
 export class StreamConsumers extends Construct {
   readonly runtime: ConsumerRuntime;
-  /** KCL leases and checkpoints (Fargate) or per-shard state snapshots (Lambda). */
-  readonly leaseTable: dynamodb.Table;
+  /** Fargate only: the MultiLangDaemon's lease table (leases and checkpoints, one item per shard). */
+  readonly leaseTable?: dynamodb.Table;
   /** How far behind the consumers are; the main health signal of a stream consumer. */
   readonly iteratorAgeMetric: cloudwatch.IMetric;
+  /** Failed work: Lambda errors, or MultiLang sink deliveries being retried. */
+  readonly errorMetric: cloudwatch.IMetric;
   readonly service?: ecs.FargateService;
   readonly function?: nodejs.NodejsFunction;
   /** Lambda only: batches Lambda gave up on (metadata: shard, sequence range). */
@@ -146,20 +168,9 @@ export class StreamConsumers extends Construct {
     super(scope, id);
     this.runtime = props.runtime ?? 'fargate';
 
-    this.leaseTable = new dynamodb.Table(this, 'LeaseTable', {
-      tableName: DEFAULT_NAMES.leaseTable,
-      // The KCL's lease schema: one item per shard, keyed by `leaseKey`.
-      partitionKey: { name: 'leaseKey', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.encryptionKey,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-
     const environment: Record<string, string> = {
       [RUNTIME_ENV.streamName]: props.stream.streamName,
-      [RUNTIME_ENV.leaseTable]: this.leaseTable.tableName,
+      [RUNTIME_ENV.stateBucket]: props.stateBucket.bucketName,
       [RUNTIME_ENV.resultsDeliveryStream]: props.resultsDeliveryStream.deliveryStreamName,
       [RUNTIME_ENV.rawDeliveryStream]: props.rawDeliveryStream.deliveryStreamName,
       [RUNTIME_ENV.dlqUrl]: props.deadLetterQueue.queueUrl,
@@ -169,8 +180,22 @@ export class StreamConsumers extends Construct {
 
     let grantee: iam.IGrantable;
     if (this.runtime === 'fargate') {
-      this.service = this.fargateService(props, environment);
+      this.leaseTable = new dynamodb.Table(this, 'LeaseTable', {
+        // Created here rather than by the daemon so it has point-in-time recovery and the data key;
+        // the daemon finds it by name (= application name) and uses it as is.
+        tableName: KCL_APPLICATION_NAME,
+        // The KCL lease schema: one item per shard, keyed by `leaseKey`.
+        partitionKey: { name: 'leaseKey', type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: props.encryptionKey,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      this.service = this.fargateService(props, environment, this.leaseTable);
       grantee = this.service.taskDefinition.taskRole;
+      this.leaseTable.grantReadWriteData(grantee);
+      this.errorMetric = runtimeMetric(METRIC_NAMES.deliveryRetries, 'fargate');
     } else {
       this.onFailureQueue = secureQueue(this, 'OnFailureQueue', {
         encryptionKey: props.encryptionKey,
@@ -178,9 +203,10 @@ export class StreamConsumers extends Construct {
       });
       this.function = this.lambdaConsumer(props, environment, this.onFailureQueue);
       grantee = this.function;
+      this.errorMetric = this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) });
     }
 
-    this.leaseTable.grantReadWriteData(grantee);
+    props.stateBucket.grantReadWrite(grantee, `${STATE_PREFIX}*`);
     props.resultsDeliveryStream.grantPutRecords(grantee);
     props.rawDeliveryStream.grantPutRecords(grantee);
     props.deadLetterQueue.grantSendMessages(grantee);
@@ -198,6 +224,7 @@ export class StreamConsumers extends Construct {
   private fargateService(
     props: StreamConsumersProps,
     environment: Record<string, string>,
+    leaseTable: dynamodb.ITable,
   ): ecs.FargateService {
     const options = props.fargate ?? {};
     const vpc = options.vpc ?? this.defaultVpc();
@@ -227,7 +254,7 @@ export class StreamConsumers extends Construct {
         ...environment,
         // Read by infra/container/kcl-entrypoint.mjs into the daemon's .properties file.
         KCL_STREAM_NAME: props.stream.streamName,
-        KCL_APPLICATION_NAME: this.leaseTable.tableName,
+        KCL_APPLICATION_NAME: leaseTable.tableName,
         KCL_INITIAL_POSITION: props.initialPosition ?? 'TRIM_HORIZON',
         KCL_RETRIEVAL_MODE: 'POLLING',
       },
@@ -274,7 +301,7 @@ export class StreamConsumers extends Construct {
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
         resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': this.leaseTable.tableName } },
+        conditions: { StringEquals: { 'cloudwatch:namespace': KCL_APPLICATION_NAME } },
       }),
     );
     return service;
@@ -319,7 +346,9 @@ export class StreamConsumers extends Construct {
         bisectBatchOnError: true,
         retryAttempts: options.retryAttempts ?? 3,
         maxRecordAge: options.maxRecordAge ?? Duration.hours(1),
-        parallelizationFactor: options.parallelizationFactor ?? 1,
+        // One batch per shard at a time: the handler carries each shard's device state from one
+        // invocation to the next (consumers/runtimes/lambda.ts), which a factor above 1 would split.
+        parallelizationFactor: 1,
         onFailure: new lambdaEventSources.SqsDlq(onFailureQueue),
       }),
     );

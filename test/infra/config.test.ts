@@ -3,8 +3,10 @@ import { describe, it } from 'node:test';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { ConfigError } from '../../consumers/contract/errors.ts';
 import { TELEMETRY_EVENT_PATTERN } from '../../consumers/contract/routing.ts';
+import { runtimeConfigFromEnv } from '../../consumers/runtimes/runtime.ts';
 import { stackPropsFromContext } from '../../infra/config.ts';
 import { toEventPattern } from '../../infra/constructs/telemetry-ingest.ts';
+import { RUNTIME_ENV } from '../../infra/names.ts';
 
 const from = (context: Record<string, unknown>) => stackPropsFromContext((key) => context[key]);
 
@@ -77,5 +79,17 @@ describe('toEventPattern', () => {
       () => toEventPattern({ ...TELEMETRY_EVENT_PATTERN, account: ['123'] }),
       /'account' is not mapped/,
     );
+  });
+});
+
+describe('runtime environment names', () => {
+  it('are the names the consumer runtimes read', () => {
+    const env = Object.fromEntries(Object.values(RUNTIME_ENV).map((name) => [name, `from-${name}`]));
+    const config = runtimeConfigFromEnv({ ...env, AWS_REGION: 'eu-west-1' });
+    assert.equal(config.streamName, `from-${RUNTIME_ENV.streamName}`);
+    assert.equal(config.bucket, `from-${RUNTIME_ENV.stateBucket}`);
+    assert.equal(config.resultsDeliveryStream, `from-${RUNTIME_ENV.resultsDeliveryStream}`);
+    assert.equal(config.rawDeliveryStream, `from-${RUNTIME_ENV.rawDeliveryStream}`);
+    assert.equal(config.dlqUrl, `from-${RUNTIME_ENV.dlqUrl}`);
   });
 });

@@ -9,6 +9,7 @@ import {
   PARTITION_KEY_PATH,
   TELEMETRY_EVENT_PATTERN,
 } from '../../consumers/contract/routing.ts';
+import { KCL_APPLICATION_NAME, RUNTIME_ENV } from '../../infra/names.ts';
 import { type SynthesizedVariants, synthesizeVariants } from './synth.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -122,7 +123,7 @@ describe('results lake', () => {
 
   it('blocks public access, encrypts and enforces TLS on every bucket', () => {
     const buckets = resourcesOf(synth.fargate, 'AWS::S3::Bucket');
-    assert.equal(buckets.length, 4, 'results, raw, failures and access logs');
+    assert.equal(buckets.length, 5, 'results, raw, failures, state and access logs');
     for (const [id, bucket] of buckets) {
       const props = bucket.Properties ?? {};
       assert.deepEqual(
@@ -155,7 +156,7 @@ describe('results lake', () => {
     const dataBuckets = resourcesOf(synth.fargate, 'AWS::S3::Bucket').filter(
       ([id]) => !id.includes('AccessLogs'),
     );
-    assert.equal(dataBuckets.length, 3);
+    assert.equal(dataBuckets.length, 4);
     for (const [id, bucket] of dataBuckets) {
       const props = bucket.Properties ?? {};
       const rule = (
@@ -190,6 +191,16 @@ describe('results lake', () => {
       assert.equal(rules[0]?.ExpirationInDays, expireDays);
       assert.equal(rules[0]?.AbortIncompleteMultipartUpload !== undefined, true);
     }
+    // State snapshots are rewritten constantly: tiering would only add minimum-duration charges.
+    const state = buckets.find(([id]) => id.startsWith('LakeState'));
+    assert.ok(state, 'state bucket');
+    const stateLifecycle = state[1].Properties?.LifecycleConfiguration as
+      | { Rules: Record<string, unknown>[] }
+      | undefined;
+    const stateRules = stateLifecycle?.Rules ?? [];
+    assert.equal(stateRules.length, 1);
+    assert.equal(stateRules[0]?.Transitions, undefined);
+    assert.equal(stateRules[0]?.ExpirationInDays, undefined);
   });
 
   it('defines a Glue table over results/ with partition projection on dt and hour', () => {
@@ -212,12 +223,12 @@ describe('results lake', () => {
 
 describe('state and queues', () => {
   it('keeps point-in-time recovery and KMS encryption on every table', () => {
-    for (const variant of [synth.fargate, synth.lambda]) {
+    for (const [variant, names] of [
+      [synth.fargate, [DEFAULT_NAMES.correctionTable, KCL_APPLICATION_NAME]],
+      [synth.lambda, [DEFAULT_NAMES.correctionTable]],
+    ] as const) {
       const tables = resourcesOf(variant, 'AWS::DynamoDB::Table');
-      assert.deepEqual(tables.map(([, table]) => table.Properties?.TableName).sort(), [
-        DEFAULT_NAMES.correctionTable,
-        DEFAULT_NAMES.leaseTable,
-      ]);
+      assert.deepEqual(tables.map(([, table]) => table.Properties?.TableName).sort(), [...names].sort());
       for (const [id, table] of tables) {
         assert.deepEqual(
           table.Properties?.PointInTimeRecoverySpecification,
@@ -282,6 +293,33 @@ describe('Fargate consumer (default)', () => {
     });
     synth.fargate.hasResourceProperties('AWS::ECS::Cluster', {
       ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+    });
+  });
+
+  it('gives the task the environment the runtime reads, and the daemon its own lease table', () => {
+    const [, task] = resourcesOf(synth.fargate, 'AWS::ECS::TaskDefinition')[0]!;
+    const containers = task.Properties?.ContainerDefinitions as
+      | { Environment: { Name: string }[] }[]
+      | undefined;
+    const container = containers?.[0];
+    assert.ok(container);
+    const names = container.Environment.map((variable) => variable.Name).filter((name) =>
+      name.startsWith('FLEETSTREAM_'),
+    );
+    assert.deepEqual(
+      names.sort(),
+      [
+        RUNTIME_ENV.correctionsQueueUrl,
+        RUNTIME_ENV.stateBucket,
+        RUNTIME_ENV.dlqUrl,
+        RUNTIME_ENV.rawDeliveryStream,
+        RUNTIME_ENV.resultsDeliveryStream,
+        RUNTIME_ENV.streamName,
+      ].sort(),
+    );
+    synth.fargate.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: KCL_APPLICATION_NAME,
+      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
     });
   });
 
