@@ -48,7 +48,8 @@ export interface AnomalyConfig {
   readonly stuckMinReadings: number;
   /**
    * Equivalent z-score at which a detector alone crosses the threshold. Each detector reports its evidence
-   * as a z-score; at this value the combined score is exactly `threshold`.
+   * as a z-score; at this value the score is exactly `threshold`, unless the metric's own history
+   * (`noiseQuantile`, the seasonal alarm memory, an open episode) has raised the bar.
    * @default 5 (σ)
    */
   readonly alarmZ: number;

@@ -1,10 +1,13 @@
 /**
  * The per-device-metric anomaly scorer the stream runs (and `fleetstream score` runs, on slot 0).
  *
- * Five detectors report their evidence as equivalent z-scores; the strongest, relative to `alarmZ`, maps
- * through a logistic to one score in [0, 1] that equals `threshold` exactly at `alarmZ`. After an alarm
- * the metric is in an episode: until `cooldownReadings` quiet readings have passed, a new alarm needs
- * twice the evidence that opened it, so one incident raises one correction.
+ * Five detectors report their evidence as equivalent z-scores; the strongest, divided by `alarmZ`, is the
+ * raw alarm ratio. The metric's own history then raises the bar: the ratio is divided by the largest of
+ * 1, a high quantile of its past ratios (bursty metrics alarm on more than their usual bursts), and half
+ * again the alarm remembered for this time of day (a daily routine alarms once, not daily). Inside an
+ * episode (`cooldownReadings` after evidence near an alarm) a new alarm needs twice the evidence that
+ * opened it, so one incident raises one correction. The ratio maps to a score in [0, 1] that equals
+ * `threshold` at ratio 1.
  */
 import { type AnomalyConfig, parseAnomalyConfig } from './config.ts';
 import * as detectors from './detectors.ts';
@@ -65,11 +68,6 @@ export interface MetricAnomalyScorer {
 
 /** Readings beyond this magnitude are clamped before any arithmetic, so squares cannot overflow. */
 const MAX_MAGNITUDE = 1e150;
-/**
- * The score is logistic in log(ratio): ratio^k / (ratio^k + odds). With k = 3 (cubed below) and threshold 0.5, ratio 0.5
- * scores 0.11 and ratio 2 scores 0.89, and ratios up to ~1e5 still map to distinct doubles, so the
- * ordering of strong alarms survives into the score.
- */
 /** Within an episode, a reading must beat the opening evidence by this factor to alarm again. */
 const EPISODE_MARGIN = 2;
 /** Evidence, relative to an alarm, that opens (or keeps open) an episode. */
@@ -78,8 +76,6 @@ const EPISODE_OPENS = 0.7;
 const SEASON_MARGIN = 1.5;
 /** Only alarm-level evidence is remembered per slice: ordinary noise must not raise the bar there. */
 const SEASON_REMEMBERS = 1;
-/** The evidence quantile of a metric's own history must be beaten by this factor to alarm. */
-const QUANTILE_MARGIN = 1.0;
 /** Log-step of the evidence quantile estimator per reading. */
 const QUANTILE_STEP = 0.05;
 
@@ -120,6 +116,10 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
     return slot * STATE_WORDS;
   }
 
+  /**
+   * Logistic in log(ratio): ratio³ / (ratio³ + odds). At threshold 0.5, ratio 0.5 scores 0.11 and ratio 2
+   * scores 0.89, and ratios up to ~1e5 still map to distinct doubles, so strong alarms stay ordered.
+   */
   function scoreOf(ratio: number): number {
     const score = ratio > 0 ? 1 / (1 + thresholdOdds / (ratio * ratio * ratio)) : 0;
     return score >= 0 && score <= 1 ? score : 0;
@@ -178,8 +178,8 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
       let strongest = 0;
       for (let i = 0; i < evidence.length; i++) if (evidence[i]! > strongest) strongest = evidence[i]!;
       rawRatio = strongest / cfg.alarmZ;
-      const noise = QUANTILE_MARGIN * s[at + Word.EvidenceQuantile]!;
-      ratio = rawRatio / Math.max(1, noise, seasonal ? SEASON_MARGIN * s[binAt]! : 0);
+      const usual = s[at + Word.EvidenceQuantile]!;
+      ratio = rawRatio / Math.max(1, usual, seasonal ? SEASON_MARGIN * s[binAt]! : 0);
     }
     let effective = ratio;
     const inEpisode = s[at + Word.CooldownLeft]! > 0;

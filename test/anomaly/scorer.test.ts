@@ -130,6 +130,25 @@ describe('anomaly scorer', () => {
     assert.equal(firstAlarm(scores, threshold, perDay), -1);
   });
 
+  it('alarms on a daily routine once, then only on what breaks it', () => {
+    // Level 20, stepping to 60 from 09:00 to 18:00 every day (5-minute readings).
+    const perDay = 288;
+    const routine = noise(perDay * 8, 0, 1, 17).map((e, i) => {
+      const hour = (i % perDay) / 12;
+      return (hour >= 9 && hour < 18 ? 60 : 20) + e;
+    });
+    const { scores } = run(routine);
+    assert.equal(firstAlarm(scores, threshold, perDay), -1, 'no alarm after the first day');
+    assert.ok(firstAlarm(scores, threshold) >= 0, 'the first day alarms');
+
+    const broken = routine.slice();
+    broken[6 * perDay + 3 * 12] = 60; // day 6, 03:00: the day level in the night
+    broken[7 * perDay + 12 * 12] = 120; // day 7, noon: far above the usual day level
+    const after = run(broken).scores;
+    assert.ok(after[6 * perDay + 3 * 12]! >= threshold, 'the routine step at an unusual hour alarms');
+    assert.ok(after[7 * perDay + 12 * 12]! >= threshold, 'a stronger event at a routine hour alarms');
+  });
+
   it('scores a non-finite reading 0 and carries on as if it never came', () => {
     const values = noise(400, 10, 1, 9);
     const clean = run(values).scores;
