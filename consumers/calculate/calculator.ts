@@ -191,7 +191,7 @@ export class DeviceCalculator implements DeviceHistory {
 
     let flags: ReadingFlag[] | undefined;
     if (outOfOrder) {
-      flags = withFlag(flags, ReadingFlag.OutOfOrder);
+      flags = append(flags, ReadingFlag.OutOfOrder);
       sink.correction(this.gapFilledRequest(d, seq), tsMs);
     }
 
@@ -199,7 +199,7 @@ export class DeviceCalculator implements DeviceHistory {
     const late = windowStart + this.windowMs <= this.watermarkOf(d);
     let slot = NO_WINDOW;
     if (late) {
-      flags = withFlag(flags, ReadingFlag.Late);
+      flags = append(flags, ReadingFlag.Late);
       sink.correction(this.lateRequest(d, windowStart, seq), windowStart);
     } else {
       slot = this.windowFor(d, windowStart, seq, arrivalMs, sink);
@@ -229,7 +229,7 @@ export class DeviceCalculator implements DeviceHistory {
         if (!Number.isNaN(previous)) {
           const previousTs = this.lastValueTsCol[vi] as number;
           const result = counterDelta(rules, previous, previousTs, value, tsMs, this.delta);
-          if (result.flag !== undefined) flags = withFlag(flags, result.flag);
+          if (result.flag !== undefined) flags = append(flags, result.flag);
           delta = result.delta;
           if (!Number.isNaN(delta) && tsMs > previousTs) rate = (delta * 1000) / (tsMs - previousTs);
           if (!Number.isNaN(delta)) {
@@ -254,7 +254,7 @@ export class DeviceCalculator implements DeviceHistory {
           if (anomalyScore === undefined || score > anomalyScore) anomalyScore = score;
           if (score >= scorer.threshold) {
             const why = scorer.explain(scoreSlot, name, scored);
-            (anomalies ??= []).push({
+            anomalies = append(anomalies, {
               kind: 'anomaly',
               id: `${detail.deviceId}:a:${seq}:${name}`,
               deviceId: detail.deviceId,
@@ -675,9 +675,9 @@ export class DeviceCalculator implements DeviceHistory {
 const EMPTY: Readonly<Record<string, number>> = Object.freeze({});
 const NO_FLAGS: readonly ReadingFlag[] = Object.freeze([]);
 
-/** Flags are rare: the array is only allocated for a reading that has one. */
-function withFlag(flags: ReadingFlag[] | undefined, flag: ReadingFlag): ReadingFlag[] {
-  if (flags === undefined) return [flag];
-  flags.push(flag);
-  return flags;
+/** Flags and anomalies are rare: their arrays are only allocated for a reading that has one. */
+function append<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
