@@ -27,10 +27,7 @@ WORKDIR /app
 COPY --from=build /opt/kcl/jars /opt/kcl/jars
 COPY --from=build /src/dist/ /app/
 COPY --from=build /src/consumers/runtimes/multilang/ /app/templates/
-COPY infra/container/kcl-entrypoint.mjs /app/kcl-entrypoint.mjs
-# The record processor writes EMF metric lines here; the daemon would otherwise wrap the child's stderr
-# in its own log format and CloudWatch could not extract the metrics.
-ENV FLEETSTREAM_METRICS_PATH=/proc/1/fd/1 \
-    NODE_OPTIONS=--enable-source-maps
+COPY infra/container/kcl-entrypoint.mjs infra/container/kcl-properties.mjs /app/
+ENV NODE_OPTIONS=--enable-source-maps
 USER node
 ENTRYPOINT ["node", "/app/kcl-entrypoint.mjs"]

@@ -45,7 +45,16 @@ export class NodeFunction extends Construct {
       environment: props.environment,
       role,
       logGroup,
-      bundling: { format: nodejs.OutputFormat.ESM, target: 'node24', sourceMap: true, minify: false },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        sourceMap: true,
+        // The SDK versions the lockfile pins and the tests ran, not whatever the Lambda runtime ships.
+        bundleAwsSDK: true,
+        // Some bundled CommonJS dependencies call require() for Node built-ins, which ESM lacks.
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
     });
   }
 }

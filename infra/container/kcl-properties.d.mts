@@ -1,0 +1,6 @@
+export function parseProperties(text: string): Map<string, string>;
+export function renderProperties(
+  templateText: string,
+  env: Readonly<Record<string, string | undefined>>,
+  executableName: string,
+): string;
