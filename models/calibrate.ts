@@ -50,6 +50,13 @@ export class ScoreCalibrator {
     return (below + 0.5 * (notAbove - below)) / n;
   }
 
+  /** The q-quantile (nearest rank) of the remembered scores; NaN when none. */
+  quantile(q: number): number {
+    const n = Math.min(this.count, this.window);
+    if (n === 0) return Number.NaN;
+    return this.sorted[Math.min(n - 1, Math.max(0, Math.floor(q * n)))]!;
+  }
+
   /** Remembers a raw score, forgetting the oldest once the window is full. */
   observe(raw: number): void {
     if (!Number.isFinite(raw)) return;

@@ -1,0 +1,90 @@
+/**
+ * The Random Cut Forest and its combination with the in-stream detector, as NAB SeriesDetectors.
+ *
+ * `rcf`: a forest over 8-long shingles of the series, scoring each row before learning it (causal), its raw
+ * CoDisp calibrated to [0, 1] by percentile rank among the previous raw scores (models/calibrate.ts). NAB
+ * picks one threshold for the whole corpus, so the scores of different files must be comparable: ranks
+ * are, raw CoDisp (whose scale depends on each file's data) is not.
+ *
+ * `combined`: the stream's decision rule (models/combine.ts) under the stream's cost gate: the model's
+ * score is consulted only for rows the in-stream detector flags (score ≥ gate) plus a deterministic
+ * sample, exactly as models/client/ sends them; other rows keep the in-stream score. The forest still
+ * learns every row, as the served model is trained on the whole archive.
+ */
+import { ScoreCalibrator } from '../../models/calibrate.ts';
+import { createAnomalyCombiner } from '../../models/combine.ts';
+import { RandomCutForest } from '../../models/rcf/forest.ts';
+import type { ForestParams } from '../../models/rcf/params.ts';
+import { Shingle } from '../../models/rcf/shingle.ts';
+import type { SeriesDetector } from './detector.ts';
+
+export interface RcfDetectorOptions {
+  /**
+   * Forest parameters.
+   * @default { shingle_size: 8, num_trees: 50, num_samples_per_tree: 256 } (50 trees keep the whole-corpus
+   * run short; the score's variance at 50 trees is already small next to its calibration)
+   */
+  readonly params?: Partial<ForestParams>;
+  /**
+   * Raw scores the calibrator ranks against.
+   * @default 2048
+   */
+  readonly calibrationWindow?: number;
+}
+
+export interface CombinedDetectorOptions extends RcfDetectorOptions {
+  /** @default 0.5 (as models/client) */
+  readonly gate?: number;
+  /** @default 0.01 (as models/client) */
+  readonly sampleRate?: number;
+  /** @default 0.5 (as models/combine) */
+  readonly modelWeight?: number;
+}
+
+const DEFAULT_PARAMS: Partial<ForestParams> = { shingle_size: 8, num_trees: 50, num_samples_per_tree: 256 };
+
+/** Calibrated RCF scores of a series, one per row (0 until the first shingle and during warm-up). */
+export function rcfScores(values: readonly number[], options: RcfDetectorOptions = {}): number[] {
+  const forest = new RandomCutForest({ ...DEFAULT_PARAMS, ...options.params, feature_dim: 1 });
+  const shingle = new Shingle(1, forest.params.shingle_size);
+  const calibrator = new ScoreCalibrator({ window: options.calibrationWindow ?? 2048 });
+  // Until every tree holds a reasonable sample, CoDisp is dominated by how few points there are.
+  const warm = Math.min(64, forest.params.num_samples_per_tree);
+  return values.map((value) => {
+    const point = shingle.push([value]);
+    if (point === undefined) return 0;
+    const raw = forest.scoreThenUpdate(point);
+    return forest.sampledPoints > warm ? calibrator.calibrate(raw) : 0;
+  });
+}
+
+export function rcfSeriesDetector(options: RcfDetectorOptions = {}): SeriesDetector {
+  return { name: 'rcf', score: (_timestampsMs, values) => rcfScores(values, options) };
+}
+
+/** Same as the client's sample: a stable hash of the row's id in [0, 1). */
+function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 2 ** 32;
+}
+
+export function combinedSeriesDetector(inStream: SeriesDetector, options: CombinedDetectorOptions = {}): SeriesDetector {
+  const gate = options.gate ?? 0.5;
+  const sampleRate = options.sampleRate ?? 0.01;
+  const combiner = createAnomalyCombiner({ modelWeight: options.modelWeight ?? 0.5 });
+  return {
+    name: 'combined',
+    score(timestampsMs, values) {
+      const stream = inStream.score(timestampsMs, values);
+      const model = rcfScores(values, options);
+      return stream.map((s, i) => {
+        const consulted = s >= gate || unitHash(`row:${i}`) < sampleRate;
+        return combiner.combine(s, consulted ? model[i] : undefined).score;
+      });
+    },
+  };
+}
