@@ -8,6 +8,8 @@ const commands: Record<string, () => Promise<CliCommand>> = {
   score: async () => (await import('./commands/score.ts')).scoreCommand,
   simulate: async () => (await import('./commands/simulate.ts')).simulateCommand,
   schema: async () => (await import('./commands/schema.ts')).schemaCommand,
+  'serve-model': async () => (await import('./commands/serve-model.ts')).serveModelCommand,
+  'train-model': async () => (await import('./commands/train-model.ts')).trainModelCommand,
 };
 
 function help(): string {
