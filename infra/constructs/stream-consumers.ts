@@ -245,7 +245,7 @@ export class StreamConsumers extends Construct {
       encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    taskDefinition.addContainer('kcl', {
+    const container = taskDefinition.addContainer('kcl', {
       image: ecs.ContainerImage.fromAsset(options.dockerContext ?? REPO_ROOT, {
         platform: Platform.LINUX_AMD64,
       }),
@@ -260,8 +260,11 @@ export class StreamConsumers extends Construct {
       },
       // The daemon checkpoints after each processed batch; a graceful stop lets the child flush first.
       stopTimeout: Duration.seconds(60),
-      readonlyRootFilesystem: false,
+      // Read-only image; the rendered .properties file and the JVM's scratch files go to /tmp only.
+      readonlyRootFilesystem: true,
     });
+    taskDefinition.addVolume({ name: 'tmp' });
+    container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
 
     const service = new ecs.FargateService(this, 'Service', {
       cluster,

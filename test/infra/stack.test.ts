@@ -288,6 +288,8 @@ describe('Fargate consumer (default)', () => {
             { Name: 'KCL_RETRIEVAL_MODE', Value: 'POLLING' },
           ]),
           LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+          ReadonlyRootFilesystem: true,
+          MountPoints: [{ ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false }],
         }),
       ],
     });
