@@ -7,6 +7,8 @@ const commands: Record<string, () => Promise<CliCommand>> = {
   local: async () => (await import('./commands/local.ts')).localCommand,
   score: async () => (await import('./commands/score.ts')).scoreCommand,
   simulate: async () => (await import('./commands/simulate.ts')).simulateCommand,
+  start: async () => (await import('./commands/start.ts')).startCommand,
+  replay: async () => (await import('./commands/replay.ts')).replayCommand,
   schema: async () => (await import('./commands/schema.ts')).schemaCommand,
   'serve-model': async () => (await import('./commands/serve-model.ts')).serveModelCommand,
   'train-model': async () => (await import('./commands/train-model.ts')).trainModelCommand,
