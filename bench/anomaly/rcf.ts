@@ -43,8 +43,28 @@ export interface CombinedDetectorOptions extends RcfDetectorOptions {
 
 const DEFAULT_PARAMS: Partial<ForestParams> = { shingle_size: 8, num_trees: 50, num_samples_per_tree: 256 };
 
+/**
+ * The harness hands every detector the same `values` array per file; remembering the forest's scores per
+ * array (and options) lets `rcf` and `combined` share one forest run instead of paying for two.
+ */
+const memo = new WeakMap<readonly number[], Map<string, number[]>>();
+
 /** Calibrated RCF scores of a series, one per row (0 until the first shingle and during warm-up). */
 export function rcfScores(values: readonly number[], options: RcfDetectorOptions = {}): number[] {
+  const key = JSON.stringify([options.params ?? {}, options.calibrationWindow ?? null]);
+  let byOptions = memo.get(values);
+  if (byOptions === undefined) {
+    byOptions = new Map();
+    memo.set(values, byOptions);
+  }
+  const known = byOptions.get(key);
+  if (known !== undefined) return known;
+  const scores = computeRcfScores(values, options);
+  byOptions.set(key, scores);
+  return scores;
+}
+
+function computeRcfScores(values: readonly number[], options: RcfDetectorOptions): number[] {
   const forest = new RandomCutForest({ ...DEFAULT_PARAMS, ...options.params, feature_dim: 1 });
   const shingle = new Shingle(1, forest.params.shingle_size);
   const calibrator = new ScoreCalibrator({ window: options.calibrationWindow ?? 2048 });
@@ -72,7 +92,10 @@ function unitHash(text: string): number {
   return (h >>> 0) / 2 ** 32;
 }
 
-export function combinedSeriesDetector(inStream: SeriesDetector, options: CombinedDetectorOptions = {}): SeriesDetector {
+export function combinedSeriesDetector(
+  inStream: SeriesDetector,
+  options: CombinedDetectorOptions = {},
+): SeriesDetector {
   const gate = options.gate ?? 0.5;
   const sampleRate = options.sampleRate ?? 0.01;
   const combiner = createAnomalyCombiner({ modelWeight: options.modelWeight ?? 0.5 });
