@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
+import { parseInstant } from './instant.ts';
 import { RejectReason } from './reasons.ts';
 import {
   METRIC_NAME_PATTERN,
@@ -112,7 +113,7 @@ export function decodeTelemetry(data: Uint8Array, maxRecordBytes: number): Decod
       );
     }
   }
-  const tsMs = Date.parse(detail.ts);
+  const tsMs = parseInstant(detail.ts);
   if (Number.isNaN(tsMs))
     return fail(RejectReason.InvalidTimestamp, `ts '${detail.ts}' is not a real instant`, detail);
   return { ok: true, text, event, detail, tsMs };

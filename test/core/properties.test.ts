@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { mean, standardDeviation } from 'simple-statistics';
 import { parseFleetConfig } from '../../consumers/config.ts';
 import type { StreamRecord } from '../../consumers/contract/outputs.ts';
+import { readingJsonBody } from '../../consumers/processor/encode.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import { parseLines, type ReadingSpec, rawRecord, record, T0 } from './fixtures.ts';
 
@@ -249,6 +250,36 @@ describe('calculation properties', () => {
           assert.equal(outcome.results.filter((r) => r.kind === 'reading').length, counts.accepted);
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('result encoding', () => {
+  it('the hand-written reading serializer writes exactly what JSON.stringify writes', () => {
+    const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
+    const metricName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,10}$/);
+    const reading = fc.record(
+      {
+        kind: fc.constant('reading' as const),
+        id: fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/),
+        deviceId: fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/),
+        seq: fc.nat(),
+        ts: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        firmware: fc.string(),
+        metrics: fc.dictionary(metricName, finite, { maxKeys: 6 }),
+        deltas: fc.dictionary(metricName, finite, { maxKeys: 2 }),
+        dewPointC: finite,
+        powerW: finite,
+        flags: fc.subarray(['COUNTER_RESET', 'OUT_OF_ORDER', 'LATE'] as const),
+        anomalyScore: fc.double({ min: 0, max: 1, noNaN: true }),
+      },
+      { requiredKeys: ['kind', 'id', 'deviceId', 'seq', 'ts', 'metrics', 'deltas', 'flags'] },
+    );
+    fc.assert(
+      fc.property(reading, (r) => {
+        assert.equal(`{${readingJsonBody(r)}`, JSON.stringify(r));
+      }),
       { numRuns: RUNS },
     );
   });
