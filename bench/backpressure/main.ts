@@ -5,14 +5,14 @@
  *    SINK_DELAY_MS per call (a destination slower than kinesalite's reads, so reads could run ahead).
  *    Run twice in this process over the same shard: with the default bound (maxInFlightBatches = 2)
  *    and unbounded (reads never wait for the sinks). Peak heap
- *    above the pre-run baseline is sampled after a full GC every 100 ms.
+ *    above the pre-run baseline is sampled after a full GC every 250 ms.
  *    Stated bound: heap above the processor's state ≤ (maxInFlightBatches + 1) × one batch, where one
  *    batch is maxRecords records plus their encoded outputs (GetRecords itself caps a response at 10 MiB).
  * 2. Takeover: a worker process holding every lease is SIGKILLed; the time until an in-process worker
  *    holds them all is measured TAKEOVER_TRIALS times (target ≤ 2 × lease duration).
  *
  * Prints JSON lines; the last is the summary. `npm run bench:backpressure` (needs --expose-gc).
- * Options (env): RECORDS (6000), DEVICES (200), MAX_RECORDS (250), SINK_DELAY_MS (1500),
+ * Options (env): RECORDS (4000), DEVICES (200), MAX_RECORDS (500), SINK_DELAY_MS (4000),
  * LEASE_DURATION_MS (2000), TAKEOVER_TRIALS (2).
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +21,7 @@ import { LeaseTable } from '../../consumers/leases/lease-table.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
+import type { RecordProcessorApi } from '../../consumers/processor/types.ts';
 import { HeldLease } from '../../consumers/runtimes/held-lease.ts';
 import { createRuntimeParts, type RuntimeConfig } from '../../consumers/runtimes/runtime.ts';
 import { runShardWorker } from '../../consumers/runtimes/shard-worker.ts';
@@ -32,10 +33,10 @@ import { type LocalStack, localClientsConfig, startLocalStack } from '../../loca
 import { putRecords, telemetry } from '../../test/runtime/helpers.ts';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
-const RECORDS = env('RECORDS', 6000);
+const RECORDS = env('RECORDS', 4000);
 const DEVICES = env('DEVICES', 200);
-const MAX_RECORDS = env('MAX_RECORDS', 250);
-const SINK_DELAY_MS = env('SINK_DELAY_MS', 1500);
+const MAX_RECORDS = env('MAX_RECORDS', 500);
+const SINK_DELAY_MS = env('SINK_DELAY_MS', 4000);
 const LEASE_DURATION_MS = env('LEASE_DURATION_MS', 2000);
 const TAKEOVER_TRIALS = env('TAKEOVER_TRIALS', 2);
 const MiB = 1024 * 1024;
@@ -59,12 +60,16 @@ function runtimeConfig(stack: LocalStack, resources: EnsuredResources): RuntimeC
   };
 }
 
+/** Batches processed but not yet delivered: what back-pressure bounds. */
+const flight = { processed: 0, delivered: 0, max: 0 };
+
 function slow(sinks: Sinks): Sinks {
   return {
     results: {
       async deliver(outputs) {
         await sleep(SINK_DELAY_MS);
         await sinks.results.deliver(outputs);
+        flight.delivered++;
       },
     },
     archive: {
@@ -82,6 +87,22 @@ function slow(sinks: Sinks): Sinks {
   };
 }
 
+function counting(processor: RecordProcessorApi): RecordProcessorApi {
+  return {
+    process(records) {
+      flight.processed++;
+      flight.max = Math.max(flight.max, flight.processed - flight.delivered);
+      return processor.process(records);
+    },
+    flush: () => processor.flush(),
+    snapshot: () => processor.snapshot(),
+    restore: (snapshots, options) => processor.restore(snapshots, options),
+    get deviceCount() {
+      return processor.deviceCount;
+    },
+  };
+}
+
 async function heapRun(
   clients: AwsClients,
   stack: LocalStack,
@@ -89,7 +110,7 @@ async function heapRun(
   tableName: string,
   maxInFlightBatches: number,
   last: string,
-): Promise<{ peakMiB: number; seconds: number }> {
+): Promise<{ peakMiB: number; seconds: number; maxBatchesInFlight: number }> {
   const table = new LeaseTable(clients.dynamodb, tableName);
   await table.ensureTable();
   const shardId = 'shardId-000000000000';
@@ -103,10 +124,11 @@ async function heapRun(
   const sampler = setInterval(() => {
     gc();
     peak = Math.max(peak, process.memoryUsage().heapUsed);
-  }, 100);
+  }, 250);
   const stop = new AbortController();
   const started = performance.now();
-  const processor = createRecordProcessor();
+  Object.assign(flight, { processed: 0, delivered: 0, max: 0 });
+  const processor = counting(createRecordProcessor());
   const run = runShardWorker(
     lease,
     {
@@ -134,7 +156,7 @@ async function heapRun(
   stop.abort();
   await run;
   clearInterval(sampler);
-  return { peakMiB: (peak - baseline) / MiB, seconds };
+  return { peakMiB: (peak - baseline) / MiB, seconds, maxBatchesInFlight: flight.max };
 }
 
 async function takeoverTrial(
@@ -251,6 +273,8 @@ async function main(): Promise<void> {
       peak_heap_mib_bounded: Number(bounded.peakMiB.toFixed(1)),
       peak_heap_mib_unbounded: Number(unbounded.peakMiB.toFixed(1)),
       heap_ratio_bounded_to_unbounded: Number((bounded.peakMiB / unbounded.peakMiB).toFixed(3)),
+      max_batches_in_flight_bounded: bounded.maxBatchesInFlight,
+      max_batches_in_flight_unbounded: unbounded.maxBatchesInFlight,
       takeover_ms_worst: Math.round(worstTakeover),
       lease_duration_ms: LEASE_DURATION_MS,
       takeover_to_lease_duration: Number((worstTakeover / LEASE_DURATION_MS).toFixed(2)),

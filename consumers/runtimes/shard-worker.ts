@@ -5,7 +5,10 @@
  * - The checkpoint (with the state snapshot taken right after the batch was processed) is written only
  *   after every output of that batch was acknowledged by the sinks: at least once, never lost.
  * - Commits happen in batch order; fetching runs ahead by at most `maxInFlightBatches`, which is the
- *   back-pressure: a slow sink stops the reads, so memory stays bounded.
+ *   back-pressure: a slow sink stops the reads, so memory stays bounded. Per shard, heap beyond the
+ *   processor's own state is at most (maxInFlightBatches + 1) × (one GetRecords response — maxRecords
+ *   records, which Kinesis caps at 10 MiB — plus its encoded outputs and one state snapshot).
+ *   `bench:backpressure` shows the bound holding under a slow sink.
  * - Outputs have deterministic ids, so re-delivery after a crash or a takeover is de-duplicable.
  * - Stop (SIGTERM) drains: no new reads, in-flight batches are delivered and checkpointed.
  *   Lease lost: stop at once, never write the checkpoint again (the table would refuse it anyway).
