@@ -1,10 +1,15 @@
 /**
- * Turns raw RCF scores (mean CoDisp, unbounded above, scale depending on the data) into [0, 1], causally:
- * the calibrated value of a score is its percentile rank among the previous `window` raw scores. A rank
- * needs no assumption about the score's distribution, which for CoDisp is heavy-tailed and data dependent.
+ * Turns raw RCF scores (mean CoDisp, unbounded above, scale depending on the data) into [0, 1], causally,
+ * against a sliding window of the previous raw scores. Two readings of the same window:
  *
- * Scores above everything in the window map into (1 − 0.5/n, 1), ordered by how far they exceed the
- * window's maximum, so a larger outlier still ranks above a smaller one.
+ * - `rank`: the percentile rank. Needs no assumption about the score's distribution (CoDisp is heavy-tailed
+ *   and data dependent) and orders a series' points well, but every series gets the same share of high
+ *   ranks, anomalous or not. Scores above everything in the window map into (1 − 0.5/n, 1), ordered by how
+ *   far they exceed the maximum, so a larger outlier still ranks above a smaller one.
+ * - `excess`: how many times the window's median the score is, as 1 − (median / raw)^(1/3): 0 at or below
+ *   the median, 0.5 at 8×, 0.9 at 1000×. It keeps the magnitude a rank throws away, which is what a
+ *   second opinion on an in-stream alarm needs (combine.ts). The cube root was chosen on NAB (see the
+ *   models README section); 3 spreads the 2×–100× range where CoDisp outliers sit.
  */
 export interface CalibratorOptions {
   /**
@@ -48,6 +53,15 @@ export class ScoreCalibrator {
       return max > 0 ? 1 - (0.5 / n) * (max / raw) : 1 - 0.5 / n;
     }
     return (below + 0.5 * (notAbove - below)) / n;
+  }
+
+  /** 1 − (median / raw)^(1/3), or 0 at or below the median (and before minSamples scores). */
+  excess(raw: number): number {
+    const n = Math.min(this.count, this.window);
+    if (n < this.minSamples || !(raw > 0)) return 0;
+    const median = this.quantile(0.5);
+    if (raw <= median) return 0;
+    return median > 0 ? 1 - Math.cbrt(median / raw) : 1;
   }
 
   /** The q-quantile (nearest rank) of the remembered scores; NaN when none. */

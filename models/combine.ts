@@ -1,5 +1,8 @@
 /**
  * The final anomaly decision from the in-stream score and the (calibrated) model score.
+ * Measured on NAB (bench/anomaly, standard profile, gate 0.5): in-stream alone 62.96; with the model
+ * score as `excess` over its median and w = 0.3, 63.37; w = 0.5, 61.19 (the forest alone is a much weaker
+ * detector on NAB, so it should temper the in-stream score, not outvote it).
  *
  * Rule: when the model scored the reading, the final score is the weighted mean
  *   final = (1 − w) · inStream + w · model,      w = `modelWeight`
@@ -13,14 +16,14 @@
  * alarms of both, and every false alarm triggers a correction (and costs 0.11 per row in NAB's standard
  * profile). Averaging calibrated scores lets one detector's confident "normal" pull down the other's false
  * alarm, while a real anomaly usually lifts both. Both inputs must be on the same [0, 1] scale, so the model
- * score goes through ScoreCalibrator first.
+ * score goes through ScoreCalibrator.excess first.
  */
 import { ConfigError } from '../consumers/contract/errors.ts';
 
 export interface CombineOptions {
   /**
    * Weight of the model score when it is present, in [0, 1].
-   * @default 0.5
+   * @default 0.3
    */
   readonly modelWeight?: number;
   /**
@@ -46,7 +49,7 @@ export interface AnomalyCombiner {
 }
 
 export function createAnomalyCombiner(options: CombineOptions = {}): AnomalyCombiner {
-  const modelWeight = options.modelWeight ?? 0.5;
+  const modelWeight = options.modelWeight ?? 0.3;
   const threshold = options.threshold ?? 0.9;
   if (!(modelWeight >= 0 && modelWeight <= 1)) throw new ConfigError('modelWeight must be in [0, 1]');
   if (!(threshold >= 0 && threshold <= 1)) throw new ConfigError('threshold must be in [0, 1]');

@@ -6,8 +6,9 @@
  * picks one threshold for the whole corpus, so the scores of different files must be comparable: ranks
  * are, raw CoDisp (whose scale depends on each file's data) is not.
  *
- * `combined`: the stream's decision rule (models/combine.ts) under the stream's cost gate: the model's
- * score is consulted only for rows the in-stream detector flags (score ≥ gate) plus a deterministic
+ * `combined`: the stream's decision rule (models/combine.ts) under the stream's cost gate, with the model
+ * score read as its `excess` over the recent median (how many times typical it is; a rank would say every
+ * series has its 1 % of alarms). The model's score is consulted only for rows the in-stream detector flags (score ≥ gate) plus a deterministic
  * sample, exactly as models/client/ sends them; other rows keep the in-stream score. The forest still
  * learns every row, as the served model is trained on the whole archive.
  */
@@ -37,7 +38,7 @@ export interface CombinedDetectorOptions extends RcfDetectorOptions {
   readonly gate?: number;
   /** @default 0.01 (as models/client) */
   readonly sampleRate?: number;
-  /** @default 0.5 (as models/combine) */
+  /** @default 0.3 (as models/combine) */
   readonly modelWeight?: number;
 }
 
@@ -49,8 +50,8 @@ const DEFAULT_PARAMS: Partial<ForestParams> = { shingle_size: 8, num_trees: 50, 
  */
 const memo = new WeakMap<readonly number[], Map<string, number[]>>();
 
-/** Calibrated RCF scores of a series, one per row (0 until the first shingle and during warm-up). */
-export function rcfScores(values: readonly number[], options: RcfDetectorOptions = {}): number[] {
+/** Raw RCF scores of a series, one per row; NaN before the first shingle and during warm-up. */
+function rawRcfScores(values: readonly number[], options: RcfDetectorOptions): number[] {
   const key = JSON.stringify([options.params ?? {}, options.calibrationWindow ?? null]);
   let byOptions = memo.get(values);
   if (byOptions === undefined) {
@@ -59,22 +60,36 @@ export function rcfScores(values: readonly number[], options: RcfDetectorOptions
   }
   const known = byOptions.get(key);
   if (known !== undefined) return known;
-  const scores = computeRcfScores(values, options);
+  const scores = computeRawScores(values, options);
   byOptions.set(key, scores);
   return scores;
 }
 
-function computeRcfScores(values: readonly number[], options: RcfDetectorOptions): number[] {
+/** RCF scores in [0, 1], one per row: raw scores through the calibrator's `rank` or `excess` (causal). */
+export function rcfScores(
+  values: readonly number[],
+  options: RcfDetectorOptions = {},
+  reading: 'rank' | 'excess' = 'rank',
+): number[] {
+  const calibrator = new ScoreCalibrator({ window: options.calibrationWindow ?? 2048 });
+  return rawRcfScores(values, options).map((raw) => {
+    if (Number.isNaN(raw)) return 0;
+    const calibrated = reading === 'rank' ? calibrator.rank(raw) : calibrator.excess(raw);
+    calibrator.observe(raw);
+    return calibrated;
+  });
+}
+
+function computeRawScores(values: readonly number[], options: RcfDetectorOptions): number[] {
   const forest = new RandomCutForest({ ...DEFAULT_PARAMS, ...options.params, feature_dim: 1 });
   const shingle = new Shingle(1, forest.params.shingle_size);
-  const calibrator = new ScoreCalibrator({ window: options.calibrationWindow ?? 2048 });
   // Until every tree holds a reasonable sample, CoDisp is dominated by how few points there are.
   const warm = Math.min(64, forest.params.num_samples_per_tree);
   return values.map((value) => {
     const point = shingle.push([value]);
-    if (point === undefined) return 0;
+    if (point === undefined) return Number.NaN;
     const raw = forest.scoreThenUpdate(point);
-    return forest.sampledPoints > warm ? calibrator.calibrate(raw) : 0;
+    return forest.sampledPoints > warm ? raw : Number.NaN;
   });
 }
 
@@ -98,12 +113,12 @@ export function combinedSeriesDetector(
 ): SeriesDetector {
   const gate = options.gate ?? 0.5;
   const sampleRate = options.sampleRate ?? 0.01;
-  const combiner = createAnomalyCombiner({ modelWeight: options.modelWeight ?? 0.5 });
+  const combiner = createAnomalyCombiner({ modelWeight: options.modelWeight ?? 0.3 });
   return {
     name: 'combined',
     score(timestampsMs, values) {
       const stream = inStream.score(timestampsMs, values);
-      const model = rcfScores(values, options);
+      const model = rcfScores(values, options, 'excess');
       return stream.map((s, i) => {
         const consulted = s >= gate || unitHash(`row:${i}`) < sampleRate;
         return combiner.combine(s, consulted ? model[i] : undefined).score;

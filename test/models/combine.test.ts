@@ -42,6 +42,17 @@ describe('score calibrator', () => {
   });
 });
 
+describe('score calibrator: excess over the median', () => {
+  it('is 0 up to the median and 1 − (median/raw)^(1/3) above it', () => {
+    const calibrator = new ScoreCalibrator({ minSamples: 3 });
+    for (const raw of [1, 2, 3, 2, 2]) calibrator.observe(raw);
+    assert.equal(calibrator.quantile(0.5), 2);
+    assert.equal(calibrator.excess(2), 0);
+    assert.equal(calibrator.excess(16), 0.5);
+    assert.ok(Math.abs(calibrator.excess(2000) - 0.9) < 1e-12);
+  });
+});
+
 describe('anomaly combiner', () => {
   it('is the weighted mean when the model scored, and the in-stream score alone otherwise', () => {
     const combiner = createAnomalyCombiner({ modelWeight: 0.25, threshold: 0.6 });
