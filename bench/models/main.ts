@@ -8,7 +8,7 @@
  * rates are printed beside them because on a shared machine the two differ.
  *
  * Prints JSON lines; the last is the summary with `rcf_updates_per_s` and `rcf_scores_per_s`.
- * Options (env): RCF_SECONDS (CPU seconds per measurement, default 6), RCF_TREES (100), RCF_SAMPLES (256),
+ * Options (env): RCF_SECONDS (CPU seconds per measurement, default 4), RCF_TREES (100), RCF_SAMPLES (256),
  * RCF_SHINGLE (8).
  */
 import { RandomCutForest } from '../../models/rcf/forest.ts';
@@ -17,7 +17,7 @@ import { Shingle } from '../../models/rcf/shingle.ts';
 import { benchSeries } from './series.ts';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
-const SECONDS = env('RCF_SECONDS', 6);
+const SECONDS = env('RCF_SECONDS', 4);
 const params = {
   num_trees: env('RCF_TREES', 100),
   num_samples_per_tree: env('RCF_SAMPLES', 256),
