@@ -1,0 +1,53 @@
+/**
+ * What a recalculation of one window needs from S3: its versions and anomaly records (results partition
+ * of the window) and the device's archived events from the warm-up through the window's end (raw
+ * partitions by device time).
+ */
+import type { FleetConfig } from '../../consumers/config.ts';
+import type { WindowResult } from '../../consumers/contract/outputs.ts';
+import { parseRawLine, type RawLine } from './recalculate.ts';
+import { latestVersions, parseResultLines } from './results.ts';
+import type { S3Store } from './s3-store.ts';
+
+export interface WindowEvidence {
+  readonly resultId: string;
+  /** Highest version in S3, or undefined when none was delivered (yet). */
+  readonly latest: WindowResult | undefined;
+  /** Seqs of the window's readings the stream flagged as anomalous. */
+  readonly anomalousSeqs: Set<number>;
+  readonly raw: RawLine[];
+}
+
+export async function loadWindowEvidence(
+  store: S3Store,
+  config: FleetConfig,
+  deviceId: string,
+  windowStartMs: number,
+  warmupMs: number,
+): Promise<WindowEvidence> {
+  const resultId = `${deviceId}:w:${windowStartMs}`;
+  const windowEndMs = windowStartMs + config.windowMs;
+  const results = parseResultLines(
+    await store.partitionLines('results', windowStartMs, windowEndMs),
+    deviceId,
+  );
+  const anomalousSeqs = new Set(results.anomalies.filter((a) => a.resultId === resultId).map((a) => a.seq));
+  const lines = await store.partitionLines('raw', windowStartMs - warmupMs, windowEndMs);
+  return {
+    resultId,
+    latest: latestVersions(results.windows).get(resultId),
+    anomalousSeqs,
+    raw: rawOfDevice(lines, deviceId),
+  };
+}
+
+function rawOfDevice(lines: readonly string[], deviceId: string): RawLine[] {
+  const needle = `"deviceId":${JSON.stringify(deviceId)}`;
+  const raw: RawLine[] = [];
+  for (const line of lines) {
+    if (!line.includes(needle)) continue;
+    const parsed = parseRawLine(line);
+    if (parsed !== undefined && parsed.deviceId === deviceId) raw.push(parsed);
+  }
+  return raw;
+}

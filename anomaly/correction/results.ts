@@ -1,0 +1,72 @@
+/**
+ * Readers over the results in S3. Corrections never overwrite: a corrected window is a new object with a
+ * higher `version` under the same partition, so a reader keeps, per `resultId`, the highest version.
+ */
+import type { AnomalyRecord, WindowResult } from '../../consumers/contract/outputs.ts';
+import type { S3Store } from './s3-store.ts';
+
+type Line = { readonly kind?: string } & Record<string, unknown>;
+
+/** The highest version per resultId; older versions stay in S3 for audit. */
+export function latestVersions(windows: Iterable<WindowResult>): Map<string, WindowResult> {
+  const latest = new Map<string, WindowResult>();
+  for (const window of windows) {
+    const seen = latest.get(window.resultId);
+    if (seen === undefined || window.version > seen.version) latest.set(window.resultId, window);
+  }
+  return latest;
+}
+
+export interface PartitionResults {
+  readonly windows: WindowResult[];
+  readonly anomalies: AnomalyRecord[];
+}
+
+/** Parses result lines, keeping windows and anomaly records (optionally of one device only). */
+export function parseResultLines(lines: Iterable<string>, deviceId?: string): PartitionResults {
+  const windows: WindowResult[] = [];
+  const anomalies: AnomalyRecord[] = [];
+  // Cheap substring test first: a partition holds every device's lines.
+  const needle = deviceId === undefined ? undefined : `"deviceId":${JSON.stringify(deviceId)}`;
+  for (const text of lines) {
+    if (needle !== undefined && !text.includes(needle)) continue;
+    let line: Line;
+    try {
+      line = JSON.parse(text) as Line;
+    } catch {
+      continue;
+    }
+    if (line.kind === 'window') windows.push(stripPartition(line) as unknown as WindowResult);
+    else if (line.kind === 'anomaly') anomalies.push(stripPartition(line) as unknown as AnomalyRecord);
+  }
+  return { windows, anomalies };
+}
+
+function stripPartition(line: Line): Line {
+  const { dt: _dt, hour: _hour, ...rest } = line;
+  return rest;
+}
+
+/** Latest version of every window whose partition falls in [fromMs, toMs). */
+export async function readLatestWindows(
+  store: S3Store,
+  fromMs: number,
+  toMs: number,
+): Promise<Map<string, WindowResult>> {
+  const { windows } = parseResultLines(await store.partitionLines('results', fromMs, toMs));
+  return latestVersions(windows);
+}
+
+/**
+ * The same "latest version wins" over the partitioned results in Athena (Glue table `results`, partition
+ * projection on dt/hour). Filter the partitions first so Athena reads only the hours asked for.
+ */
+export const ATHENA_LATEST_WINDOWS_SQL = `SELECT *
+FROM (
+  SELECT r.*,
+         row_number() OVER (PARTITION BY r.resultid ORDER BY r.version DESC) AS rank
+  FROM results r
+  WHERE r.kind = 'window'
+    AND r.dt BETWEEN :from_dt AND :to_dt
+)
+WHERE rank = 1`;

@@ -1,0 +1,115 @@
+/**
+ * Reads and writes the NDJSON objects of the data bucket. Firehose writes GZIP objects without a
+ * Content-Encoding header, so the reader looks at the bytes (gzip magic 1f 8b, RFC 1952) rather than the
+ * metadata. Objects are immutable once delivered, so parsed objects are cached by key and ETag.
+ */
+import { gunzipSync } from 'node:zlib';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { partitionOf } from '../../consumers/contract/layout.ts';
+
+const HOUR_MS = 3_600_000;
+
+export interface StoredObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly lastModifiedMs: number;
+  readonly size: number;
+}
+
+export interface S3StoreOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** Parsed objects kept in memory (least recently used goes first). @default 256 */
+  readonly cacheObjects?: number;
+}
+
+export class S3Store {
+  readonly bucket: string;
+  private readonly s3: S3Client;
+  private readonly cache = new Map<string, readonly string[]>();
+  private readonly cacheObjects: number;
+
+  constructor(options: S3StoreOptions) {
+    this.s3 = options.s3;
+    this.bucket = options.bucket;
+    this.cacheObjects = options.cacheObjects ?? 256;
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        objects.push({
+          key: o.Key,
+          etag: o.ETag ?? '',
+          lastModifiedMs: o.LastModified?.getTime() ?? 0,
+          size: o.Size ?? 0,
+        });
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return objects;
+  }
+
+  async getBytes(key: string): Promise<Uint8Array> {
+    const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const bytes = await response.Body!.transformToByteArray();
+    return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  }
+
+  /** The object's non-empty lines. */
+  async lines(object: StoredObject): Promise<readonly string[]> {
+    const cacheKey = `${object.key}\u0000${object.etag}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached !== undefined) {
+      this.cache.delete(cacheKey);
+      this.cache.set(cacheKey, cached);
+      return cached;
+    }
+    const text = Buffer.from(await this.getBytes(object.key)).toString('utf8');
+    const lines = text.split('\n').filter((line) => line.length > 0);
+    this.cache.set(cacheKey, lines);
+    if (this.cache.size > this.cacheObjects) this.cache.delete(this.cache.keys().next().value as string);
+    return lines;
+  }
+
+  async put(key: string, body: string, contentType = 'application/json'): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Lines of every object under the hour partitions `${root}/dt=…/hour=…/` covering [fromMs, toMs). */
+  async partitionLines(root: 'raw' | 'results', fromMs: number, toMs: number): Promise<string[]> {
+    const lines: string[] = [];
+    for (const prefix of hourPrefixes(root, fromMs, toMs)) {
+      for (const object of await this.list(prefix)) lines.push(...(await this.lines(object)));
+    }
+    return lines;
+  }
+}
+
+/** `${root}/dt=YYYY-MM-DD/hour=HH/` for each UTC hour that [fromMs, toMs) touches. */
+export function hourPrefixes(root: string, fromMs: number, toMs: number): string[] {
+  const prefixes: string[] = [];
+  for (let hour = Math.floor(fromMs / HOUR_MS); hour * HOUR_MS < toMs; hour++) {
+    const { dt, hour: hh } = partitionOf(hour * HOUR_MS);
+    prefixes.push(`${root}/dt=${dt}/hour=${hh}/`);
+  }
+  return prefixes;
+}

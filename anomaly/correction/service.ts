@@ -1,0 +1,361 @@
+/**
+ * The correction loop: receive requests → handle → acknowledge, and the DLQ processor beside it:
+ * retry dead letters with backoff, then move them to failure storage. Every request ends in exactly one
+ * of three places — corrected (a new version, or already covered / confirmed), the DLQ, or failure
+ * storage — and the stats say how many are where.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { type FleetConfig, parseFleetConfig } from '../../consumers/config.ts';
+import type { Metrics } from '../../consumers/observability/metrics.ts';
+import { backoffDelayMs, sleep } from '../../consumers/sinks/retry.ts';
+import { storeFailure } from './failures.ts';
+import { type CorrectionHandler, createCorrectionHandler, type HandleOutcome } from './handler.ts';
+import { CorrectionHistory } from './history.ts';
+import { type CorrectionMessage, parseCorrectionMessage, parseDeadLetter, requestKey } from './messages.ts';
+import { CORRECTION_NAMES, DeadLetterReason } from './names.ts';
+import {
+  acknowledge,
+  type CorrectionQueueNames,
+  type CorrectionQueueUrls,
+  ensureCorrectionQueues,
+  postpone,
+  queueDepth,
+  type Received,
+  receive,
+  sendCorrectionRequests,
+  sendDeadLetter,
+} from './queues.ts';
+import type { AnomalousReadings } from './recalculate.ts';
+import { S3Store } from './s3-store.ts';
+import { verifyWindows } from './verifier.ts';
+
+/** The run summary's `corrections` section. */
+export interface CorrectionStats {
+  /** Distinct requests (request id + seq) received. */
+  requested: number;
+  /** Requests that ended healed automatically: a new version, or already covered / confirmed. */
+  corrected: number;
+  /** Of `corrected`, those that wrote a new version. */
+  superseded: number;
+  /** Requests now waiting in the correction DLQ. */
+  deadLettered: number;
+  /** Requests moved to failure storage after the DLQ processor's last attempt. */
+  failed: number;
+  /** Items corrected automatically more than once (must stay 0). */
+  loops: number;
+}
+
+export interface CorrectionOptions {
+  /** @default parseFleetConfig() — must match the stream's */
+  readonly config?: FleetConfig;
+  /** @default 'fleetstream-data' */
+  readonly bucket?: string;
+  /** History table. @default 'fleetstream-corrections' */
+  readonly table?: string;
+  readonly queues?: CorrectionQueueNames;
+  /** @default 'exclude' */
+  readonly anomalousReadings?: AnomalousReadings;
+  /** @default 3600000 (ms) */
+  readonly warmupMs?: number;
+  /** Attempts the DLQ processor gives a dead letter (receives included) before failure storage. @default 5 */
+  readonly maxDeadLetterAttempts?: number;
+  /** First retry delay of a dead letter; doubles per attempt, capped at 15 min. @default 30 (s) */
+  readonly deadLetterBaseDelaySeconds?: number;
+  /** Fraction of unflagged windows the verifier re-derives. @default 0.05 */
+  readonly verifyRate?: number;
+  /** Idle poll interval when both queues are empty, ms. @default 1000 */
+  readonly pollIntervalMs?: number;
+  readonly metrics?: Metrics;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface CorrectionClients {
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+}
+
+type Final = 'corrected' | 'dead-lettered' | 'failed' | 'pending';
+
+export class CorrectionService {
+  readonly urls: CorrectionQueueUrls;
+  readonly store: S3Store;
+  readonly history: CorrectionHistory;
+  readonly handler: CorrectionHandler;
+  private readonly sqs: SQSClient;
+  private readonly config: FleetConfig;
+  private readonly options: CorrectionOptions;
+  private readonly now: () => number;
+  /** Where each request is now; one entry per request key, so repeats and retries never double count. */
+  private readonly states = new Map<string, Final>();
+  private superseded = 0;
+  private loops = 0;
+
+  constructor(clients: CorrectionClients, urls: CorrectionQueueUrls, options: CorrectionOptions = {}) {
+    this.sqs = clients.sqs;
+    this.urls = urls;
+    this.options = options;
+    this.config = options.config ?? parseFleetConfig();
+    this.now = options.now ?? Date.now;
+    this.store = new S3Store({ s3: clients.s3, bucket: options.bucket ?? CORRECTION_NAMES.bucket });
+    this.history = new CorrectionHistory(clients.dynamodb, options.table ?? CORRECTION_NAMES.table);
+    this.handler = createCorrectionHandler({
+      store: this.store,
+      history: this.history,
+      config: this.config,
+      ...(options.anomalousReadings === undefined ? {} : { anomalousReadings: options.anomalousReadings }),
+      ...(options.warmupMs === undefined ? {} : { warmupMs: options.warmupMs }),
+      now: this.now,
+    });
+  }
+
+  stats(): CorrectionStats {
+    const stats: CorrectionStats = {
+      requested: this.states.size,
+      corrected: 0,
+      superseded: this.superseded,
+      deadLettered: 0,
+      failed: 0,
+      loops: this.loops,
+    };
+    for (const state of this.states.values()) {
+      if (state === 'corrected') stats.corrected++;
+      else if (state === 'dead-lettered') stats.deadLettered++;
+      else if (state === 'failed') stats.failed++;
+    }
+    return stats;
+  }
+
+  /** Receives and handles one batch of requests; returns how many messages it took. */
+  async processRequests(): Promise<number> {
+    const batch = await receive(this.sqs, this.urls.queueUrl, { max: 10 });
+    await Promise.all(batch.map((message) => this.processRequest(message)));
+    return batch.length;
+  }
+
+  private async processRequest(received: Received): Promise<void> {
+    const parsed = parseCorrectionMessage(received.body);
+    if (!parsed.ok) {
+      await sendDeadLetter(this.sqs, this.urls.deadLetterQueueUrl, {
+        reason: DeadLetterReason.MalformedRequest,
+        original: received.body,
+        error: { code: DeadLetterReason.MalformedRequest, message: parsed.message },
+        nowMs: this.now(),
+      });
+      this.states.set(`malformed:${received.messageId}`, 'dead-lettered');
+      await acknowledge(this.sqs, this.urls.queueUrl, received);
+      return;
+    }
+    const key = requestKey(parsed.value.request);
+    if (!this.states.has(key)) this.states.set(key, 'pending');
+    this.options.metrics?.count('CorrectionsRequested');
+    const outcome = await this.tryHandle(parsed.value);
+    if (outcome === undefined || outcome.status === 'busy') {
+      // Another handler holds the claim (or the history table did not answer): SQS redelivers later.
+      await postpone(this.sqs, this.urls.queueUrl, received, 5);
+      return;
+    }
+    if (outcome.status === 'dead-letter') {
+      await sendDeadLetter(this.sqs, this.urls.deadLetterQueueUrl, {
+        reason: outcome.reason,
+        original: received.body,
+        message: parsed.value,
+        error: outcome.error,
+        nowMs: this.now(),
+      });
+      this.settle(key, 'dead-lettered');
+    } else {
+      this.resolved(key, outcome);
+    }
+    await acknowledge(this.sqs, this.urls.queueUrl, received);
+  }
+
+  /** Receives one batch of dead letters: retry, back off, or store as a failure after the last attempt. */
+  async processDeadLetters(): Promise<number> {
+    const batch = await receive(this.sqs, this.urls.deadLetterQueueUrl, { max: 10 });
+    for (const received of batch) await this.processDeadLetter(received);
+    return batch.length;
+  }
+
+  private async processDeadLetter(received: Received): Promise<void> {
+    const maxAttempts = this.options.maxDeadLetterAttempts ?? 5;
+    const letter = parseDeadLetter(received.body);
+    // A body that is not our dead letter was moved here by SQS's own redrive (a poison request).
+    const original = letter.ok ? letter.value.original : received.body;
+    const parsedRequest =
+      letter.ok && letter.value.message !== undefined
+        ? { ok: true as const, value: letter.value.message }
+        : parseCorrectionMessage(original);
+    const message = parsedRequest.ok ? parsedRequest.value : undefined;
+    const key = message === undefined ? `malformed:${received.messageId}` : requestKey(message.request);
+    let reason: string = letter.ok ? letter.value.reason : DeadLetterReason.MalformedRequest;
+    let lastError = letter.ok
+      ? letter.value.error
+      : { code: 'NOT_A_DEAD_LETTER', message: 'moved by SQS redrive' };
+    if (message !== undefined) {
+      const outcome = await this.tryHandle(message);
+      if (outcome !== undefined && outcome.status !== 'busy' && outcome.status !== 'dead-letter') {
+        this.resolved(key, outcome);
+        await acknowledge(this.sqs, this.urls.deadLetterQueueUrl, received);
+        return;
+      }
+      if (outcome?.status === 'dead-letter') {
+        reason = outcome.reason;
+        lastError = outcome.error;
+      }
+    }
+    // A malformed body cannot get better by waiting: store it at once.
+    if (message !== undefined && received.receiveCount < maxAttempts) {
+      const base = this.options.deadLetterBaseDelaySeconds ?? 30;
+      await postpone(
+        this.sqs,
+        this.urls.deadLetterQueueUrl,
+        received,
+        Math.min(900, base * 2 ** (received.receiveCount - 1)),
+      );
+      this.settle(key, 'dead-lettered');
+      return;
+    }
+    const storedAtMs = this.now();
+    const history =
+      message === undefined ? undefined : await this.history.get(resultIdOf(message, this.config.windowMs));
+    await storeFailure(this.store, {
+      v: 1,
+      reason,
+      requestKey: key,
+      originalBase64: Buffer.from(original, 'utf8').toString('base64'),
+      ...(message === undefined ? {} : { message }),
+      ...(history === undefined ? {} : { history }),
+      ...(lastError === undefined ? {} : { lastError }),
+      attempts: received.receiveCount,
+      firstDeadLetteredAtMs: letter.ok ? letter.value.deadLetteredAtMs : received.sentAtMs,
+      storedAtMs,
+    });
+    this.settle(key, 'failed');
+    this.options.metrics?.count('CorrectionFailures');
+    await acknowledge(this.sqs, this.urls.deadLetterQueueUrl, received);
+  }
+
+  /** Runs the verifier over [fromMs, toMs) and queues a MISMATCH request per differing window. */
+  async verify(fromMs: number, toMs: number): Promise<{ checked: number; mismatches: number }> {
+    const report = await verifyWindows(
+      {
+        store: this.store,
+        config: this.config,
+        ...(this.options.verifyRate === undefined ? {} : { rate: this.options.verifyRate }),
+        ...(this.options.warmupMs === undefined ? {} : { warmupMs: this.options.warmupMs }),
+      },
+      fromMs,
+      toMs,
+    );
+    await sendCorrectionRequests(this.sqs, this.urls.queueUrl, report.mismatches);
+    this.options.metrics?.count('VerifiedWindows', report.checked);
+    this.options.metrics?.count('VerifierMismatches', report.mismatches.length);
+    return { checked: report.checked, mismatches: report.mismatches.length };
+  }
+
+  /** Handles requests and dead letters until both queues stay empty (tests, benchmarks, end of a replay). */
+  async drain(options: { readonly maxRounds?: number } = {}): Promise<CorrectionStats> {
+    const maxRounds = options.maxRounds ?? 10_000;
+    for (let round = 0; round < maxRounds; round++) {
+      const taken = (await this.processRequests()) + (await this.processDeadLetters());
+      if (taken === 0 && (await queueDepth(this.sqs, this.urls.queueUrl)) === 0) break;
+    }
+    await this.publishMetrics();
+    return this.stats();
+  }
+
+  async publishMetrics(): Promise<void> {
+    const metrics = this.options.metrics;
+    if (metrics === undefined) return;
+    const stats = this.stats();
+    metrics.gauge('CorrectionDlqDepth', await queueDepth(this.sqs, this.urls.deadLetterQueueUrl), 'Count');
+    metrics.gauge('CorrectionRate', stats.requested === 0 ? 1 : stats.corrected / stats.requested, 'None');
+    metrics.gauge('CorrectionLoops', stats.loops, 'Count');
+    metrics.flush();
+  }
+
+  private async tryHandle(message: CorrectionMessage): Promise<HandleOutcome | undefined> {
+    try {
+      return await this.handler.handle(message);
+    } catch {
+      // Only the history table itself failing lands here; the message stays queued and is retried.
+      return undefined;
+    }
+  }
+
+  private resolved(key: string, outcome: HandleOutcome): void {
+    if (outcome.status === 'corrected') {
+      this.superseded++;
+      if (outcome.loop) this.loops++;
+      this.options.metrics?.count('CorrectionsWritten');
+    }
+    this.options.metrics?.count('CorrectionsCorrected');
+    this.settle(key, 'corrected');
+  }
+
+  private settle(key: string, state: Final): void {
+    // A request already healed stays healed: a repeat that dead-letters does not undo it.
+    if (this.states.get(key) === 'corrected') return;
+    if (state === 'dead-lettered' && this.states.get(key) !== 'dead-lettered')
+      this.options.metrics?.count('CorrectionsDeadLettered');
+    this.states.set(key, state);
+  }
+}
+
+function resultIdOf(message: CorrectionMessage, windowMs: number): string {
+  const { request } = message;
+  const start =
+    request.windowStart === undefined
+      ? Math.floor(message.eventMs / windowMs) * windowMs
+      : Date.parse(request.windowStart);
+  return `${request.deviceId}:w:${start}`;
+}
+
+export interface RunningCorrections {
+  readonly service: CorrectionService;
+  stats(): CorrectionStats;
+  /** Stops polling after the current batch; resolves when the loop has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates the queues (idempotent) and runs the correction loop and the DLQ processor until `stop()`.
+ * The pipeline calls this at start-up with its injected clients and adds `stats()` to its run summary.
+ */
+export async function startCorrections(
+  clients: CorrectionClients,
+  options: CorrectionOptions = {},
+): Promise<RunningCorrections> {
+  const urls = await ensureCorrectionQueues(clients.sqs, options.queues);
+  const service = new CorrectionService(clients, urls, options);
+  const abort = new AbortController();
+  const pollMs = options.pollIntervalMs ?? 1000;
+  const loop = (async () => {
+    let idleRounds = 0;
+    while (!abort.signal.aborted) {
+      try {
+        const taken = (await service.processRequests()) + (await service.processDeadLetters());
+        if (taken === 0) {
+          if (++idleRounds % 10 === 0) await service.publishMetrics();
+          await sleep(pollMs, abort.signal);
+        } else idleRounds = 0;
+      } catch {
+        // SQS or S3 unreachable: back off and keep going; nothing was acknowledged, so nothing is lost.
+        await sleep(backoffDelayMs(Math.min(idleRounds++, 6), { baseDelayMs: pollMs }), abort.signal);
+      }
+    }
+  })();
+  return {
+    service,
+    stats: () => service.stats(),
+    async stop() {
+      abort.abort();
+      await loop;
+      await service.publishMetrics().catch(() => undefined);
+    },
+  };
+}
