@@ -11,10 +11,17 @@ import { FleetstreamError } from '../../consumers/contract/errors.ts';
 import { CorrectionReason, type WindowResult } from '../../consumers/contract/outputs.ts';
 import { encodeOutput } from '../../consumers/processor/encode.ts';
 import { loadWindowEvidence } from './evidence.ts';
-import { type CorrectionHistory, type HistoryEvent, rangesInclude, seqRanges } from './history.ts';
+import {
+  type CorrectionHistory,
+  type HistoryEvent,
+  type HistoryItem,
+  rangesInclude,
+  seqRanges,
+} from './history.ts';
 import { type CorrectionMessage, requestKey } from './messages.ts';
 import { DeadLetterReason } from './names.ts';
 import { type AnomalousReadings, type RawLine, recalculateWindow, windowDifferences } from './recalculate.ts';
+import { parseResultLines } from './results.ts';
 import type { S3Store } from './s3-store.ts';
 
 export interface CorrectionHandlerOptions {
@@ -138,19 +145,29 @@ export function createCorrectionHandler(options: CorrectionHandlerOptions): Corr
       return await deadLetter(DeadLetterReason.RecalculationFailed, codeOf(error), messageOf(error));
     }
     const proposed = recalculated.window as WindowResult;
-    const differences = windowDifferences(proposed, latest);
-    const item = await history.get(resultId);
+    // The item's own corrected version is the truth once written: a results listing taken a moment
+    // earlier may not show it yet, so a concurrent correction is read back by its key.
+    const current = async (item: HistoryItem | undefined): Promise<WindowResult | undefined> =>
+      item?.status === 'corrected' && item.objectKey !== undefined
+        ? ((await readWindowObject(store, item.objectKey)) ?? latest)
+        : latest;
+    let item = await history.get(resultId);
+    let base = (await current(item)) as WindowResult;
+    let differences = windowDifferences(proposed, base);
     if (differences.length === 0) {
       const covered = item?.status === 'corrected';
-      await history.record(resultId, event(covered ? 'covered' : 'confirmed', `equals ${latest.id}`));
+      await history.record(resultId, event(covered ? 'covered' : 'confirmed', `equals ${base.id}`));
       return { status: covered ? 'covered' : 'confirmed', resultId };
     }
-    if (item?.status === 'corrected' && !force) {
+    const alreadyCorrected = async (corrected: HistoryItem): Promise<HandleOutcome> => {
       const seqCovered =
-        request.seq !== undefined && item.seqs !== undefined && rangesInclude(item.seqs, request.seq);
-      const detail = `${item.correctedId} differs from a fresh recalculation in ${differences.slice(0, 5).join(', ')}${seqCovered ? ` (seq ${request.seq} is in it)` : ''}`;
+        request.seq !== undefined &&
+        corrected.seqs !== undefined &&
+        rangesInclude(corrected.seqs, request.seq);
+      const detail = `${corrected.correctedId} differs from a fresh recalculation in ${differences.slice(0, 5).join(', ')}${seqCovered ? ` (seq ${request.seq} is in it)` : ''}`;
       return await deadLetter(DeadLetterReason.AlreadyCorrected, 'ALREADY_CORRECTED', detail);
-    }
+    };
+    if (item?.status === 'corrected' && !force) return await alreadyCorrected(item);
     const claimed = await history.claim(resultId, {
       owner,
       requestKey: key,
@@ -160,15 +177,17 @@ export function createCorrectionHandler(options: CorrectionHandlerOptions): Corr
       force,
     });
     if (!claimed) {
-      const current = await history.get(resultId);
-      if (current?.status === 'corrected')
-        return await deadLetter(
-          DeadLetterReason.AlreadyCorrected,
-          'ALREADY_CORRECTED',
-          `${current.correctedId} was written concurrently`,
-        );
-      return { status: 'busy', resultId };
+      item = await history.get(resultId);
+      if (item?.status !== 'corrected') return { status: 'busy', resultId };
+      base = (await current(item)) as WindowResult;
+      differences = windowDifferences(proposed, base);
+      if (differences.length === 0) {
+        await history.record(resultId, event('covered', `equals ${base.id}, written concurrently`));
+        return { status: 'covered', resultId };
+      }
+      return await alreadyCorrected(item);
     }
+    if (base.version > latest.version) latest = base;
     const version = latest.version + 1;
     const corrected: WindowResult = {
       ...proposed,
@@ -201,6 +220,11 @@ export function createCorrectionHandler(options: CorrectionHandlerOptions): Corr
   }
 
   return { handle };
+}
+
+async function readWindowObject(store: S3Store, key: string): Promise<WindowResult | undefined> {
+  const [line] = await store.lines({ key, etag: 'correction', lastModifiedMs: 0, size: 0 });
+  return line === undefined ? undefined : parseResultLines([line]).windows[0];
 }
 
 function codeOf(error: unknown): string {
