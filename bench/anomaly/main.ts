@@ -7,6 +7,7 @@
  * type, then one summary line.
  * Options: `--only <substring>` restricts the corpus (for quick looks; the summary is then not NAB's).
  */
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,7 @@ import {
   scoreFile,
 } from './nab.ts';
 import { streamScorer } from './ours.ts';
+import { combinedSeriesDetector, rcfSeriesDetector } from './rcf.ts';
 import { runSimulatedFaults } from './simulated.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -136,8 +138,11 @@ function main(): void {
     streamScorer(),
     windowedGaussian(),
     nullDetector,
-    // ── more detectors plug in here (e.g. the Random Cut Forest and its combination from ./rcf.ts) ──
+    // The SageMaker-served model (models/rcf) alone, and combined with the in-stream score (models/combine.ts).
+    rcfSeriesDetector(),
+    combinedSeriesDetector(streamScorer()),
   ];
+  const modelDetectors = new Set(['rcf', 'combined']);
 
   const scores = new Map<string, number[][]>();
   for (const detector of detectors) {
@@ -217,7 +222,10 @@ function main(): void {
   summary.nab_standard = round(ours.standard!);
   summary.nab_low_fp = round(ours.reward_low_FP_rate!);
   summary.nab_low_fn = round(ours.reward_low_FN_rate!);
-  for (const detector of detectors.slice(1)) {
+  summary.rcf_nab_standard = round(normalized.rcf!.standard!);
+  summary.combined_nab_standard = round(normalized.combined!.standard!);
+  summary.combined_beats_in_stream = normalized.combined!.standard! > ours.standard!;
+  for (const detector of detectors.slice(1).filter((d) => !modelDetectors.has(d.name))) {
     const scoresOf = normalized[detector.name]!;
     summary[`baseline_${detector.name}_standard`] = round(scoresOf.standard!);
     summary[`baseline_${detector.name}_low_fp`] = round(scoresOf.reward_low_FP_rate!);
