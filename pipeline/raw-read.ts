@@ -2,12 +2,16 @@
  * Reads shards as fast as Kinesis serves them and does nothing with the records: the ceiling any
  * consumer of the same data can reach, and the count a replay runs up to.
  */
+
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { FleetstreamError } from '../consumers/contract/errors.ts';
 
 /** Where a read starts: the oldest record kept, or the first record at or after an instant (epoch ms). */
 export type ReadPosition =
   | { readonly type: 'TRIM_HORIZON' }
   | { readonly type: 'AT_TIMESTAMP'; readonly timestampMs: number };
+
+const ITERATOR_TIMEOUT_MS = 10_000;
 
 export interface ShardScan {
   readonly shardId: string;
@@ -36,14 +40,29 @@ export async function scanShard(
   position: ReadPosition,
   limit = 10_000,
 ): Promise<ShardScan> {
-  const { ShardIterator: first } = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: streamName,
-      ShardId: shardId,
-      ShardIteratorType: position.type,
-      ...(position.type === 'AT_TIMESTAMP' ? { Timestamp: new Date(position.timestampMs) } : {}),
-    }),
-  );
+  let first: string | undefined;
+  try {
+    ({ ShardIterator: first } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: streamName,
+        ShardId: shardId,
+        ShardIteratorType: position.type,
+        ...(position.type === 'AT_TIMESTAMP' ? { Timestamp: new Date(position.timestampMs) } : {}),
+      }),
+      // kinesalite never answers an AT_TIMESTAMP request when no record arrived at or after the instant.
+      { abortSignal: AbortSignal.timeout(ITERATOR_TIMEOUT_MS) },
+    ));
+  } catch (error) {
+    if ((error as Error).name !== 'AbortError' && (error as Error).name !== 'TimeoutError') throw error;
+    throw new FleetstreamError(
+      'ITERATOR_TIMEOUT',
+      `GetShardIterator ${position.type} on ${shardId} did not answer within ${ITERATOR_TIMEOUT_MS} ms` +
+        (position.type === 'AT_TIMESTAMP'
+          ? ' (the embedded Kinesis does not answer when nothing arrived at or after the instant)'
+          : ''),
+      { retryable: false, cause: error },
+    );
+  }
   let iterator = first;
   let records = 0;
   let bytes = 0;

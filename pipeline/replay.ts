@@ -101,6 +101,10 @@ export async function runReplay(props: ReplayProps, deps: ReplayDeps): Promise<R
   const runId = props.runId ?? newReplayId();
   const from: ReadPosition = props.from ?? { type: 'TRIM_HORIZON' };
   const { clients } = deps;
+  // Kinesis refuses AT_TIMESTAMP iterators in the future; say so before touching anything.
+  if (from.type === 'AT_TIMESTAMP' && from.timestampMs > Date.now()) {
+    throw new ConfigError(`replay from ${new Date(from.timestampMs).toISOString()}: that is in the future`);
+  }
 
   const all = await listAllShards(clients.kinesis, names.stream);
   const allIds = all.map((shard) => shard.ShardId as string);

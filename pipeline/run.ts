@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { correctAfterRun } from '../anomaly/correction/after-run.ts';
 import type { AwsClients } from '../consumers/aws/clients.ts';
 import { S3_PREFIXES } from '../consumers/contract/layout.ts';
 import type { Logger } from '../consumers/observability/logger.ts';
@@ -197,6 +198,12 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   const consumedAt = Date.now();
 
   const inventory = await readResults(clients.s3, names.bucket, 'results/');
+  // Automatic correction over the run's results (anomaly/correction): requests, verifier, DLQ, history.
+  const corrections = await correctAfterRun(clients, {
+    bucket: names.bucket,
+    table: names.correctionTable,
+    metrics: deps.metrics,
+  });
   const bus = busDelta();
   const observed: ObservedOutcome = {
     sent: simulation.expected.sent,
@@ -243,6 +250,7 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       precision: score.precision,
       labeledRecords: sortedCounts(simulation.expected.byFault),
     },
+    corrections,
   };
   return { sections, resources, simulation, groundTruth, inventory };
 }
