@@ -7,11 +7,30 @@
  * box of the points below it, maintained incrementally on insert and delete, so a cut can be drawn in O(d)
  * per level. Freed nodes go on a stack and are reused, so a long-running stream allocates nothing.
  *
+ * Each node's numbers sit together, so a step down the tree touches a few adjacent cache lines instead of
+ * one line in each of ten arrays: a forest of 100 × 256-point trees is ~9 MB, far beyond L2, and traversals
+ * are bound by memory latency. `record` holds per node [cutValue, rangeSum, mass, lo0, hi0, lo1, hi1, …]
+ * (min and max interleaved per dimension) and `links` holds [left, right, parent, cutDim]. The one-array-
+ * per-field view (`arrays()`, and the `left` … `rangeSum` getters) is built on demand for snapshots and
+ * inspection; its contents, freed nodes included, are exactly what the per-field layout would hold.
+ *
  * A tree holding S sampled points needs at most S leaves and S - 1 internal nodes.
  */
 import type { SeededRandom } from './random.ts';
 
 const NONE = -1;
+
+// Offsets in a node's `links` entry (stride LINKS).
+const LEFT = 0;
+const RIGHT = 1;
+const PARENT = 2;
+const CUT_DIM = 3;
+const LINKS = 4;
+// Offsets in a node's `record` entry (stride 3 + 2d); the box starts at BOX with lo, hi per dimension.
+const CUT_VALUE = 0;
+const RANGE_SUM = 1;
+const MASS = 2;
+const BOX = 3;
 
 export interface TreeArrays {
   readonly left: Int32Array;
@@ -29,19 +48,16 @@ export interface TreeArrays {
 export class RandomCutTree {
   readonly dimensions: number;
   readonly capacity: number;
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  readonly parent: Int32Array;
-  readonly cutDim: Int32Array;
-  readonly cutValue: Float64Array;
-  readonly mass: Int32Array;
-  readonly lo: Float64Array;
-  readonly hi: Float64Array;
+  /** Doubles per node in `record`: cutValue, rangeSum, mass, then lo/hi per dimension. */
+  readonly stride: number;
   /**
-   * Σ (hi − lo) over the node's box, recomputed whenever the box changes: the denominator of every cut
-   * probability, so a traversal needs one pass over the dimensions per node instead of two.
+   * Per node [cutValue, rangeSum, mass, lo0, hi0, …]. rangeSum is Σ (hi − lo) over the node's box, recomputed
+   * whenever the box changes: the denominator of every cut probability, so a traversal needs one pass over
+   * the dimensions per node instead of two. Masses are small integers, exact in a double.
    */
-  readonly rangeSum: Float64Array;
+  readonly record: Float64Array;
+  /** Per node [left, right, parent, cutDim]; NONE (−1) where absent, cutDim < 0 marks a leaf. */
+  readonly links: Int32Array;
   /** Stack of free node indices; `free[0 .. freeCount)` are free. */
   readonly free: Int32Array;
   freeCount: number;
@@ -56,32 +72,35 @@ export class RandomCutTree {
   ) {
     this.dimensions = dimensions;
     this.capacity = 2 * maxPoints;
+    this.stride = BOX + 2 * dimensions;
+    const n = this.capacity;
+    const d = dimensions;
+    const stride = this.stride;
+    this.record = new Float64Array(n * stride);
+    this.links = new Int32Array(n * LINKS);
     if (restore !== undefined) {
       const a = restore.arrays;
-      this.left = a.left;
-      this.right = a.right;
-      this.parent = a.parent;
-      this.cutDim = a.cutDim;
-      this.cutValue = a.cutValue;
-      this.mass = a.mass;
-      this.lo = a.lo;
-      this.hi = a.hi;
-      this.rangeSum = a.rangeSum;
+      for (let node = 0; node < n; node++) {
+        const l = node * LINKS;
+        this.links[l + LEFT] = a.left[node]!;
+        this.links[l + RIGHT] = a.right[node]!;
+        this.links[l + PARENT] = a.parent[node]!;
+        this.links[l + CUT_DIM] = a.cutDim[node]!;
+        const r = node * stride;
+        this.record[r + CUT_VALUE] = a.cutValue[node]!;
+        this.record[r + RANGE_SUM] = a.rangeSum[node]!;
+        this.record[r + MASS] = a.mass[node]!;
+        for (let j = 0; j < d; j++) {
+          this.record[r + BOX + 2 * j] = a.lo[node * d + j]!;
+          this.record[r + BOX + 2 * j + 1] = a.hi[node * d + j]!;
+        }
+      }
       this.free = a.free;
       this.freeCount = restore.freeCount;
       this.root = restore.root;
       return;
     }
-    const n = this.capacity;
-    this.left = new Int32Array(n).fill(NONE);
-    this.right = new Int32Array(n).fill(NONE);
-    this.parent = new Int32Array(n).fill(NONE);
-    this.cutDim = new Int32Array(n).fill(NONE);
-    this.cutValue = new Float64Array(n);
-    this.mass = new Int32Array(n);
-    this.lo = new Float64Array(n * dimensions);
-    this.hi = new Float64Array(n * dimensions);
-    this.rangeSum = new Float64Array(n);
+    this.links.fill(NONE);
     this.free = new Int32Array(n);
     // Lowest indices on top of the stack, so a fresh tree fills the pool from the front.
     for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
@@ -91,7 +110,7 @@ export class RandomCutTree {
 
   /** Number of points in the tree, duplicates included. */
   get size(): number {
-    return this.root === NONE ? 0 : this.mass[this.root]!;
+    return this.root === NONE ? 0 : this.record[this.root * this.stride + MASS]!;
   }
 
   private allocate(): number {
@@ -100,22 +119,28 @@ export class RandomCutTree {
   }
 
   private release(node: number): void {
-    this.left[node] = NONE;
-    this.right[node] = NONE;
-    this.parent[node] = NONE;
-    this.cutDim[node] = NONE;
-    this.mass[node] = 0;
+    const l = node * LINKS;
+    this.links[l + LEFT] = NONE;
+    this.links[l + RIGHT] = NONE;
+    this.links[l + PARENT] = NONE;
+    this.links[l + CUT_DIM] = NONE;
+    this.record[node * this.stride + MASS] = 0;
     this.free[this.freeCount++] = node;
   }
 
   private newLeaf(point: Float64Array): number {
     const leaf = this.allocate();
     const d = this.dimensions;
-    this.lo.set(point, leaf * d);
-    this.hi.set(point, leaf * d);
-    this.rangeSum[leaf] = 0;
-    this.cutDim[leaf] = NONE;
-    this.mass[leaf] = 1;
+    const record = this.record;
+    const r = leaf * this.stride;
+    for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
+      const x = point[j]!;
+      record[k] = x;
+      record[k + 1] = x;
+    }
+    record[r + RANGE_SUM] = 0;
+    record[r + MASS] = 1;
+    this.links[leaf * LINKS + CUT_DIM] = NONE;
     return leaf;
   }
 
@@ -135,46 +160,48 @@ export class RandomCutTree {
     this.insertions++;
     if (this.root === NONE) {
       const leaf = this.newLeaf(point);
-      this.parent[leaf] = NONE;
+      this.links[leaf * LINKS + PARENT] = NONE;
       this.root = leaf;
       return leaf;
     }
     const d = this.dimensions;
-    const lo = this.lo;
-    const hi = this.hi;
+    const stride = this.stride;
+    const record = this.record;
+    const links = this.links;
     let node = this.root;
     for (;;) {
-      const base = node * d;
+      const r = node * stride;
       let outside = 0;
-      for (let j = 0; j < d; j++) {
+      for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
         const x = point[j]!;
-        const l = lo[base + j]!;
+        const l = record[k]!;
         if (x < l) outside += l - x;
         else {
-          const h = hi[base + j]!;
+          const h = record[k + 1]!;
           if (x > h) outside += x - h;
         }
       }
-      const isLeaf = this.cutDim[node]! < 0;
+      const ln = node * LINKS;
+      const cutDim = links[ln + CUT_DIM]!;
       if (outside > 0) {
-        const r = rng.next() * (this.rangeSum[node]! + outside);
+        const u = rng.next() * (record[r + RANGE_SUM]! + outside);
         // A leaf's box is a point (rangeSum 0): any cut between it and p separates them.
-        if (r < outside || isLeaf) return this.splitAbove(node, point, r < outside ? r : 0, base);
+        if (u < outside || cutDim < 0) return this.splitAbove(node, point, u < outside ? u : 0);
         let sum = 0;
-        for (let j = 0; j < d; j++) {
+        for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
           const x = point[j]!;
-          if (x < lo[base + j]!) lo[base + j] = x;
-          else if (x > hi[base + j]!) hi[base + j] = x;
-          sum += hi[base + j]! - lo[base + j]!;
+          if (x < record[k]!) record[k] = x;
+          else if (x > record[k + 1]!) record[k + 1] = x;
+          sum += record[k + 1]! - record[k]!;
         }
-        this.rangeSum[node] = sum;
-      } else if (isLeaf) {
+        record[r + RANGE_SUM] = sum;
+      } else if (cutDim < 0) {
         // p equals this leaf's point: count the duplicate.
-        this.mass[node]!++;
+        record[r + MASS]!++;
         return node;
       }
-      this.mass[node]!++;
-      node = point[this.cutDim[node]!]! <= this.cutValue[node]! ? this.left[node]! : this.right[node]!;
+      record[r + MASS]!++;
+      node = point[cutDim]! <= record[r + CUT_VALUE]! ? links[ln + LEFT]! : links[ln + RIGHT]!;
     }
   }
 
@@ -182,71 +209,74 @@ export class RandomCutTree {
    * Puts a new branch above `node` whose cut separates p from node's box: the cut lies `offset` into the
    * gaps between them, taken dimension by dimension. Points go left when value <= cut.
    */
-  private splitAbove(node: number, point: Float64Array, offset: number, nodeBase: number): number {
+  private splitAbove(node: number, point: Float64Array, offset: number): number {
     const d = this.dimensions;
-    const lo = this.lo;
-    const hi = this.hi;
+    const record = this.record;
+    const r = node * this.stride;
     let dim = -1;
     let cut = 0;
-    let r = offset;
-    for (let j = 0; j < d; j++) {
+    let rest = offset;
+    for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
       const x = point[j]!;
-      const l = lo[nodeBase + j]!;
-      const h = hi[nodeBase + j]!;
+      const l = record[k]!;
+      const h = record[k + 1]!;
       const gap = x < l ? l - x : x > h ? x - h : 0;
       if (gap <= 0) continue;
       dim = j;
-      if (r < gap) {
-        cut = x < l ? x + r : h + r;
+      if (rest < gap) {
+        cut = x < l ? x + rest : h + rest;
         break;
       }
-      r -= gap;
+      rest -= gap;
     }
     const x = point[dim]!;
-    const l = lo[nodeBase + dim]!;
-    const h = hi[nodeBase + dim]!;
-    // Rounding can push the cut onto the far edge of the gap (or leave r past the last gap); any cut in
+    const l = record[r + BOX + 2 * dim]!;
+    const h = record[r + BOX + 2 * dim + 1]!;
+    // Rounding can push the cut onto the far edge of the gap (or leave rest past the last gap); any cut in
     // [x, l) or [h, x) is a valid separating cut, so fall back to the near edge.
     if (x < l) {
       if (!(cut >= x && cut < l)) cut = x;
     } else if (!(cut >= h && cut < x)) cut = h;
-    return this.attachSplit(node, point, dim, cut, nodeBase);
+    return this.attachSplit(node, point, dim, cut);
   }
 
-  private attachSplit(node: number, point: Float64Array, dim: number, cut: number, nodeBase: number): number {
+  private attachSplit(node: number, point: Float64Array, dim: number, cut: number): number {
     const d = this.dimensions;
+    const stride = this.stride;
+    const record = this.record;
+    const links = this.links;
     const leaf = this.newLeaf(point);
     const branch = this.allocate();
-    const branchBase = branch * d;
-    const lo = this.lo;
-    const hi = this.hi;
+    const r = node * stride;
+    const b = branch * stride;
     let sum = 0;
-    for (let j = 0; j < d; j++) {
+    for (let j = 0, k = BOX; j < d; j++, k += 2) {
       const x = point[j]!;
-      const l = Math.min(x, lo[nodeBase + j]!);
-      const h = Math.max(x, hi[nodeBase + j]!);
-      lo[branchBase + j] = l;
-      hi[branchBase + j] = h;
+      const l = Math.min(x, record[r + k]!);
+      const h = Math.max(x, record[r + k + 1]!);
+      record[b + k] = l;
+      record[b + k + 1] = h;
       sum += h - l;
     }
-    this.rangeSum[branch] = sum;
-    this.cutDim[branch] = dim;
-    this.cutValue[branch] = cut;
-    this.mass[branch] = this.mass[node]! + 1;
+    record[b + RANGE_SUM] = sum;
+    record[b + CUT_VALUE] = cut;
+    record[b + MASS] = record[r + MASS]! + 1;
+    const bl = branch * LINKS;
+    links[bl + CUT_DIM] = dim;
     if (point[dim]! <= cut) {
-      this.left[branch] = leaf;
-      this.right[branch] = node;
+      links[bl + LEFT] = leaf;
+      links[bl + RIGHT] = node;
     } else {
-      this.left[branch] = node;
-      this.right[branch] = leaf;
+      links[bl + LEFT] = node;
+      links[bl + RIGHT] = leaf;
     }
-    const above = this.parent[node]!;
-    this.parent[branch] = above;
+    const above = links[node * LINKS + PARENT]!;
+    links[bl + PARENT] = above;
     if (above === NONE) this.root = branch;
-    else if (this.left[above] === node) this.left[above] = branch;
-    else this.right[above] = branch;
-    this.parent[node] = branch;
-    this.parent[leaf] = branch;
+    else if (links[above * LINKS + LEFT] === node) links[above * LINKS + LEFT] = branch;
+    else links[above * LINKS + RIGHT] = branch;
+    links[node * LINKS + PARENT] = branch;
+    links[leaf * LINKS + PARENT] = branch;
     return leaf;
   }
 
@@ -255,52 +285,60 @@ export class RandomCutTree {
    * recomputed from their children only while they actually shrink (a deleted interior point changes no box).
    */
   delete(leaf: number): void {
-    if (this.mass[leaf]! > 1) {
-      for (let node = leaf; node !== NONE; node = this.parent[node]!) this.mass[node]!--;
+    const stride = this.stride;
+    const record = this.record;
+    const links = this.links;
+    if (record[leaf * stride + MASS]! > 1) {
+      for (let node = leaf; node !== NONE; node = links[node * LINKS + PARENT]!)
+        record[node * stride + MASS]!--;
       return;
     }
-    const above = this.parent[leaf]!;
+    const above = links[leaf * LINKS + PARENT]!;
     if (above === NONE) {
       this.release(leaf);
       this.root = NONE;
       return;
     }
-    const sibling = this.left[above] === leaf ? this.right[above]! : this.left[above]!;
-    const grand = this.parent[above]!;
-    this.parent[sibling] = grand;
+    const al = above * LINKS;
+    const sibling = links[al + LEFT] === leaf ? links[al + RIGHT]! : links[al + LEFT]!;
+    const grand = links[al + PARENT]!;
+    links[sibling * LINKS + PARENT] = grand;
     if (grand === NONE) this.root = sibling;
-    else if (this.left[grand] === above) this.left[grand] = sibling;
-    else this.right[grand] = sibling;
+    else if (links[grand * LINKS + LEFT] === above) links[grand * LINKS + LEFT] = sibling;
+    else links[grand * LINKS + RIGHT] = sibling;
     this.release(leaf);
     this.release(above);
-    let shrinking = true;
-    for (let node = grand; node !== NONE; node = this.parent[node]!) {
-      this.mass[node]!--;
-      if (shrinking) shrinking = this.refitBox(node);
+    let node = grand;
+    // Boxes shrink only while they were bounded by the deleted point; above that, only masses change.
+    while (node !== NONE && this.refitBox(node)) {
+      record[node * stride + MASS]!--;
+      node = links[node * LINKS + PARENT]!;
     }
+    for (; node !== NONE; node = links[node * LINKS + PARENT]!) record[node * stride + MASS]!--;
   }
 
   /** Sets a node's box to the union of its children's; returns whether it changed. */
   private refitBox(node: number): boolean {
     const d = this.dimensions;
-    const lo = this.lo;
-    const hi = this.hi;
-    const base = node * d;
-    const a = this.left[node]! * d;
-    const b = this.right[node]! * d;
+    const stride = this.stride;
+    const record = this.record;
+    const ln = node * LINKS;
+    const base = node * stride + BOX;
+    const a = this.links[ln + LEFT]! * stride + BOX;
+    const b = this.links[ln + RIGHT]! * stride + BOX;
     let changed = false;
     let sum = 0;
-    for (let j = 0; j < d; j++) {
-      const l = Math.min(lo[a + j]!, lo[b + j]!);
-      const h = Math.max(hi[a + j]!, hi[b + j]!);
-      if (l !== lo[base + j] || h !== hi[base + j]) {
-        lo[base + j] = l;
-        hi[base + j] = h;
+    for (let k = 0; k < 2 * d; k += 2) {
+      const l = Math.min(record[a + k]!, record[b + k]!);
+      const h = Math.max(record[a + k + 1]!, record[b + k + 1]!);
+      if (l !== record[base + k] || h !== record[base + k + 1]) {
+        record[base + k] = l;
+        record[base + k + 1] = h;
         changed = true;
       }
       sum += h - l;
     }
-    if (changed) this.rangeSum[node] = sum;
+    if (changed) record[node * stride + RANGE_SUM] = sum;
     return changed;
   }
 
@@ -320,43 +358,101 @@ export class RandomCutTree {
   expectedCoDisp(point: Float64Array): number {
     if (this.root === NONE) return 0;
     const d = this.dimensions;
-    const lo = this.lo;
-    const hi = this.hi;
-    const mass = this.mass;
+    const stride = this.stride;
+    const record = this.record;
+    const links = this.links;
     let node = this.root;
+    // The sibling is known on the way down, so the parent link is never read.
+    let sibling = NONE;
     let reach = 1; // probability that the insertion has not split x off above `node`
     let colluderMax = 0; // M over the path so far
     let expected = 0;
     for (;;) {
-      const base = node * d;
+      const r = node * stride;
       let outside = 0;
-      for (let j = 0; j < d; j++) {
+      for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
         const x = point[j]!;
-        const l = lo[base + j]!;
+        const l = record[k]!;
         if (x < l) outside += l - x;
         else {
-          const h = hi[base + j]!;
+          const h = record[k + 1]!;
           if (x > h) outside += x - h;
         }
       }
-      const nodeMass = mass[node]!;
-      const above = this.parent[node]!;
-      if (above !== NONE) {
-        const sib = this.left[above] === node ? this.right[above]! : this.left[above]!;
-        const ratio = mass[sib]! / (nodeMass + 1);
+      const nodeMass = record[r + MASS]!;
+      if (sibling !== NONE) {
+        const ratio = record[sibling * stride + MASS]! / (nodeMass + 1);
         if (ratio > colluderMax) colluderMax = ratio;
       }
-      const isLeaf = this.cutDim[node]! < 0;
+      const ln = node * LINKS;
+      const cutDim = links[ln + CUT_DIM]!;
       if (outside > 0) {
-        const pSplit = isLeaf ? 1 : outside / (this.rangeSum[node]! + outside);
+        const pSplit = cutDim < 0 ? 1 : outside / (record[r + RANGE_SUM]! + outside);
         expected += reach * pSplit * Math.max(nodeMass, colluderMax);
         reach *= 1 - pSplit;
-        if (isLeaf) return expected;
-      } else if (isLeaf) {
+        if (cutDim < 0) return expected;
+      } else if (cutDim < 0) {
         return expected + reach * colluderMax;
       }
-      node = point[this.cutDim[node]!]! <= this.cutValue[node]! ? this.left[node]! : this.right[node]!;
+      if (point[cutDim]! <= record[r + CUT_VALUE]!) {
+        node = links[ln + LEFT]!;
+        sibling = links[ln + RIGHT]!;
+      } else {
+        node = links[ln + RIGHT]!;
+        sibling = links[ln + LEFT]!;
+      }
     }
+  }
+
+  /** Copies of the links: [left, right, parent, cutDim][field] for every node. */
+  private linkField(field: number): Int32Array {
+    const out = new Int32Array(this.capacity);
+    for (let node = 0; node < out.length; node++) out[node] = this.links[node * LINKS + field]!;
+    return out;
+  }
+
+  private recordField(field: number): Float64Array {
+    const out = new Float64Array(this.capacity);
+    for (let node = 0; node < out.length; node++) out[node] = this.record[node * this.stride + field]!;
+    return out;
+  }
+
+  private boxSide(side: 0 | 1): Float64Array {
+    const d = this.dimensions;
+    const out = new Float64Array(this.capacity * d);
+    for (let node = 0; node < this.capacity; node++) {
+      for (let j = 0; j < d; j++) out[node * d + j] = this.record[node * this.stride + BOX + 2 * j + side]!;
+    }
+    return out;
+  }
+
+  // Per-field copies (index = node, or node × dimensions + j for boxes): for snapshots and inspection, not hot paths.
+  get left(): Int32Array {
+    return this.linkField(LEFT);
+  }
+  get right(): Int32Array {
+    return this.linkField(RIGHT);
+  }
+  get parent(): Int32Array {
+    return this.linkField(PARENT);
+  }
+  get cutDim(): Int32Array {
+    return this.linkField(CUT_DIM);
+  }
+  get cutValue(): Float64Array {
+    return this.recordField(CUT_VALUE);
+  }
+  get rangeSum(): Float64Array {
+    return this.recordField(RANGE_SUM);
+  }
+  get mass(): Int32Array {
+    return Int32Array.from(this.recordField(MASS));
+  }
+  get lo(): Float64Array {
+    return this.boxSide(0);
+  }
+  get hi(): Float64Array {
+    return this.boxSide(1);
   }
 
   arrays(): TreeArrays {
