@@ -19,9 +19,13 @@ export class LagRecorder {
     return this.#size;
   }
 
-  /** Samples recorded since `from` (a previous `count`), for a lag figure over one phase of a run. */
-  percentiles(from = 0): LagPercentiles {
-    return lagPercentiles(this.#samples.subarray(from, this.#size));
+  /**
+   * Percentiles of the samples recorded since `from` (a previous `count`, for one phase of a run), each
+   * less `minus` (e.g. a phase's start, when the samples are instants).
+   */
+  percentiles(from = 0, minus = 0): LagPercentiles {
+    const samples = this.#samples.subarray(from, this.#size);
+    return lagPercentiles(minus === 0 ? samples : samples.map((sample) => sample - minus));
   }
 }
 

@@ -32,6 +32,8 @@ export class PipelineCounters {
   readonly millisBehindLatest = new Map<string, number>();
   /** Arrival in the stream → batch acknowledged by the results sink, per record (first delivery). */
   readonly lag = new LagRecorder();
+  /** When each record was first delivered (epoch ms), in the same order as `lag`: replay progress over time. */
+  readonly deliveredAt = new LagRecorder();
 
   /** Distinct stream records processed and delivered. */
   get recordsIn(): number {
@@ -72,6 +74,7 @@ export class PipelineCounters {
       if (this.#records.has(key)) continue;
       this.#records.add(key);
       this.lag.add(deliveredAtMs - (meta.arrivals[i] as number));
+      this.deliveredAt.add(deliveredAtMs);
     }
     if (meta.duplicateKeys === undefined) this.#duplicatesInBatches += meta.duplicates;
     else for (const key of meta.duplicateKeys) this.#duplicates.add(key);

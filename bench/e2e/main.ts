@@ -1,0 +1,209 @@
+/**
+ * bench:e2e — records per second through the whole local consumer pipeline (GetRecords → decode,
+ * validate, calculate, detect → Firehose and SQS over HTTP → checkpoint in DynamoDB), against the raw
+ * kinesalite GetRecords rate over the same records in the same run (the ceiling), with 4 shards; then
+ * event lag (arrival in the stream → results acknowledged by Firehose) at 50% and 90% of the rate the
+ * pipeline sustained.
+ *
+ * The stream is pre-loaded straight through PutRecords (the simulator's `route: 'kinesis'`): the local
+ * EventBridge hop is far slower than the consumers and would be what this measured otherwise.
+ * Everything shares one process and a small shared machine: compare ratios, not absolute rates.
+ *
+ * Env: BENCH_RECORDS (default 24000), BENCH_SHARDS (4), BENCH_WORKERS (2), BENCH_PACED_SECONDS (8).
+ */
+import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import { listAllShards } from '../../consumers/leases/shard-sync.ts';
+import { silentLogger } from '../../consumers/observability/logger.ts';
+import { createMetrics } from '../../consumers/observability/metrics.ts';
+import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
+import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
+import { ensureResources } from '../../local/resources.ts';
+import { LOCAL_ACCOUNT_ID, type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { startConsumerFleet, waitUntil } from '../../pipeline/consumers.ts';
+import { scanStream } from '../../pipeline/raw-read.ts';
+import { parseSimulationConfig } from '../../sim/config.ts';
+import { runSimulation } from '../../sim/simulate.ts';
+import { eventBridgePort, kinesisPort } from '../../sim/transport.ts';
+
+const records = Number(process.env.BENCH_RECORDS ?? 24_000);
+const shards = Number(process.env.BENCH_SHARDS ?? 4);
+const workers = Number(process.env.BENCH_WORKERS ?? 2);
+const pacedSeconds = Number(process.env.BENCH_PACED_SECONDS ?? 8);
+const DEVICES = 200;
+const MAX_RECORDS = 10_000;
+
+const emit = (line: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify({ bench: 'e2e', ...line })}\n`);
+};
+
+/** One phase's own resources, so the phases never read each other's records. */
+async function phaseResources(clients: AwsClients, tag: string) {
+  return ensureResources(
+    clients,
+    {
+      bus: `bench-bus-${tag}`,
+      rule: `bench-rule-${tag}`,
+      stream: `bench-${tag}`,
+      leaseTable: `bench-leases-${tag}`,
+      resultsDeliveryStream: `bench-results-${tag}`,
+      rawDeliveryStream: `bench-raw-${tag}`,
+      dlq: `bench-dlq-${tag}`,
+      ruleDlq: `bench-rule-dlq-${tag}`,
+    },
+    { shardCount: shards, bufferIntervalSeconds: 900 },
+  );
+}
+
+/** Writes `total` simulator records straight to the stream, paced at `rate` per second (Infinity: flat out). */
+async function load(clients: AwsClients, stream: string, total: number, rate: number, seed: number) {
+  const readingsPerDevice = Math.max(1, Math.round(total / DEVICES));
+  const config = parseSimulationConfig({
+    devices: DEVICES,
+    readingsPerDevice,
+    rate,
+    ...(rate === Infinity ? {} : { durationSeconds: (readingsPerDevice * DEVICES) / rate }),
+    faults: 'none',
+    route: 'kinesis',
+    seed,
+    envelope: { account: LOCAL_ACCOUNT_ID },
+    sender: { lanes: 8 },
+  });
+  return runSimulation(config, {
+    bus: eventBridgePort(clients.eventbridge, 'unused'),
+    stream: kinesisPort(clients.kinesis, stream),
+  });
+}
+
+async function startFleet(
+  stack: LocalStack,
+  clients: AwsClients,
+  resources: Awaited<ReturnType<typeof phaseResources>>,
+) {
+  const { names } = resources;
+  const parts = await createRuntimeParts(
+    {
+      region: stack.region,
+      streamName: names.stream,
+      leaseTableName: names.leaseTable,
+      bucket: names.bucket,
+      resultsDeliveryStream: names.resultsDeliveryStream,
+      rawDeliveryStream: names.rawDeliveryStream,
+      dlqUrl: resources.dlqUrl,
+      endpoints: { ...stack.endpoints },
+    },
+    clients,
+  );
+  return startConsumerFleet(
+    {
+      streamName: names.stream,
+      leaseTableName: names.leaseTable,
+      workers,
+      shards,
+      perRecordVerdicts: false,
+      worker: { maxRecords: MAX_RECORDS, idleTimeBetweenReadsMs: 200 },
+    },
+    {
+      clients,
+      sinks: parts.sinks,
+      snapshots: parts.snapshots,
+      createProcessor: () => createRecordProcessor(),
+      logger: silentLogger,
+      metrics: createMetrics({ write: () => {} }),
+    },
+  );
+}
+
+async function main(): Promise<void> {
+  const stack = await startLocalStack();
+  const clients = createAwsClients(localClientsConfig(stack));
+  try {
+    // 1. Catch-up: the stream holds every record before the consumers start.
+    const catchUp = await phaseResources(clients, 'catchup');
+    const loaded = await load(clients, catchUp.names.stream, records, Infinity, 1);
+    const total = loaded.expected.sent;
+    emit({
+      phase: 'load',
+      records: total,
+      seconds: loaded.wallSeconds,
+      records_per_s: loaded.eventsPerSecond,
+    });
+
+    const shardIds = (await listAllShards(clients.kinesis, catchUp.names.stream)).map(
+      (s) => s.ShardId as string,
+    );
+    const ceiling = await scanStream(
+      clients.kinesis,
+      catchUp.names.stream,
+      shardIds,
+      { type: 'TRIM_HORIZON' },
+      MAX_RECORDS,
+    );
+    emit({
+      phase: 'ceiling',
+      records: ceiling.records,
+      seconds: ceiling.seconds,
+      records_per_s: ceiling.recordsPerSecond,
+      mib: ceiling.bytes / 2 ** 20,
+    });
+
+    const started = performance.now();
+    const fleet = await startFleet(stack, clients, catchUp);
+    const done = await waitUntil(() => fleet.counters.recordsIn >= total, 150_000);
+    const seconds = (performance.now() - started) / 1000;
+    await fleet.stop();
+    const sustained = fleet.counters.recordsIn / seconds;
+    emit({
+      phase: 'pipeline',
+      records: fleet.counters.recordsIn,
+      complete: done,
+      seconds,
+      records_per_s: sustained,
+      outputs: fleet.counters.resultsOut,
+    });
+
+    // 2. Paced: consumers running, records arriving at a fraction of the sustained rate.
+    const lagAt: Record<string, unknown> = {};
+    for (const fraction of [0.5, 0.9]) {
+      const tag = `paced${Math.round(fraction * 100)}`;
+      const paced = await phaseResources(clients, tag);
+      const pacedFleet = await startFleet(stack, clients, paced);
+      // Let the workers take their leases first, so lag measures reading, not start-up.
+      await waitUntil(() => pacedFleet.workers.every((w) => w.heldShards().length > 0), 20_000);
+      const rate = Math.max(1, Math.round(fraction * sustained));
+      const sent = await load(clients, paced.names.stream, Math.round(rate * pacedSeconds), rate, 2);
+      await waitUntil(() => pacedFleet.counters.recordsIn >= sent.expected.sent, 60_000);
+      await pacedFleet.stop();
+      const lag = pacedFleet.counters.lag.percentiles();
+      lagAt[`${Math.round(fraction * 100)}pct`] = {
+        target_rate: rate,
+        achieved_send_rate: sent.eventsPerSecond,
+        ...lag,
+      };
+      emit({
+        phase: tag,
+        target_rate: rate,
+        sent: sent.expected.sent,
+        send_rate: sent.eventsPerSecond,
+        lag_ms: lag,
+      });
+    }
+
+    emit({
+      summary: true,
+      shards,
+      workers,
+      records: total,
+      ceiling_records_per_s: ceiling.recordsPerSecond,
+      pipeline_records_per_s: sustained,
+      ratio_to_ceiling: sustained / ceiling.recordsPerSecond,
+      lag_ms_at_50pct: lagAt['50pct'],
+      lag_ms_at_90pct: lagAt['90pct'],
+      note: 'stream pre-loaded with PutRecords (route kinesis), not through the local EventBridge; one process on shared cores',
+    });
+  } finally {
+    clients.destroy();
+    await stack.stop();
+  }
+}
+
+await main();
