@@ -5,6 +5,7 @@ import type { CliCommand } from './command.ts';
 
 const commands: Record<string, () => Promise<CliCommand>> = {
   local: async () => (await import('./commands/local.ts')).localCommand,
+  corrections: async () => (await import('./commands/corrections.ts')).correctionsCommand,
   score: async () => (await import('./commands/score.ts')).scoreCommand,
   simulate: async () => (await import('./commands/simulate.ts')).simulateCommand,
   start: async () => (await import('./commands/start.ts')).startCommand,

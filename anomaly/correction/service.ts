@@ -45,6 +45,10 @@ export interface CorrectionStats {
   failed: number;
   /** Items corrected automatically more than once (must stay 0). */
   loops: number;
+  /** Requests now in the DLQ or failure storage, by dead-letter reason (ALREADY_CORRECTED, …). */
+  notCorrectedBy: Record<string, number>;
+  /** The same counts per correction reason (LATE_EVENT, GAP_FILLED, ANOMALY, MISMATCH). */
+  byReason: Record<string, { requested: number; corrected: number; deadLettered: number; failed: number }>;
 }
 
 export interface CorrectionOptions {
@@ -91,6 +95,9 @@ export class CorrectionService {
   private readonly now: () => number;
   /** Where each request is now; one entry per request key, so repeats and retries never double count. */
   private readonly states = new Map<string, Final>();
+  private readonly reasons = new Map<string, string>();
+  /** Last dead-letter reason per request key. */
+  private readonly letterReasons = new Map<string, string>();
   private superseded = 0;
   private loops = 0;
 
@@ -120,11 +127,28 @@ export class CorrectionService {
       deadLettered: 0,
       failed: 0,
       loops: this.loops,
+      notCorrectedBy: {},
+      byReason: {},
     };
-    for (const state of this.states.values()) {
-      if (state === 'corrected') stats.corrected++;
-      else if (state === 'dead-lettered') stats.deadLettered++;
-      else if (state === 'failed') stats.failed++;
+    for (const [key, state] of this.states) {
+      const reason = this.reasons.get(key) ?? 'MALFORMED';
+      stats.byReason[reason] ??= { requested: 0, corrected: 0, deadLettered: 0, failed: 0 };
+      const perReason = stats.byReason[reason];
+      perReason.requested++;
+      if (state === 'corrected') {
+        stats.corrected++;
+        perReason.corrected++;
+      } else if (state === 'dead-lettered' || state === 'failed') {
+        const why = this.letterReasons.get(key) ?? 'UNKNOWN';
+        stats.notCorrectedBy[why] = (stats.notCorrectedBy[why] ?? 0) + 1;
+      }
+      if (state === 'dead-lettered') {
+        stats.deadLettered++;
+        perReason.deadLettered++;
+      } else if (state === 'failed') {
+        stats.failed++;
+        perReason.failed++;
+      }
     }
     return stats;
   }
@@ -146,11 +170,13 @@ export class CorrectionService {
         nowMs: this.now(),
       });
       this.states.set(`malformed:${received.messageId}`, 'dead-lettered');
+      this.letterReasons.set(`malformed:${received.messageId}`, DeadLetterReason.MalformedRequest);
       await acknowledge(this.sqs, this.urls.queueUrl, received);
       return;
     }
     const key = requestKey(parsed.value.request);
     if (!this.states.has(key)) this.states.set(key, 'pending');
+    this.reasons.set(key, parsed.value.request.reason);
     this.options.metrics?.count('CorrectionsRequested');
     const outcome = await this.tryHandle(parsed.value);
     if (outcome === undefined || outcome.status === 'busy') {
@@ -166,6 +192,7 @@ export class CorrectionService {
         error: outcome.error,
         nowMs: this.now(),
       });
+      this.letterReasons.set(key, outcome.reason);
       this.settle(key, 'dead-lettered');
     } else {
       this.resolved(key, outcome);
@@ -191,6 +218,7 @@ export class CorrectionService {
         : parseCorrectionMessage(original);
     const message = parsedRequest.ok ? parsedRequest.value : undefined;
     const key = message === undefined ? `malformed:${received.messageId}` : requestKey(message.request);
+    if (message !== undefined) this.reasons.set(key, message.request.reason);
     let reason: string = letter.ok ? letter.value.reason : DeadLetterReason.MalformedRequest;
     let lastError = letter.ok
       ? letter.value.error
@@ -206,6 +234,7 @@ export class CorrectionService {
         reason = outcome.reason;
         lastError = outcome.error;
       }
+      this.letterReasons.set(key, reason);
     }
     // A malformed body cannot get better by waiting: store it at once.
     if (message !== undefined && received.receiveCount < maxAttempts) {
