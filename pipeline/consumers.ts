@@ -5,6 +5,7 @@
  */
 import type { AwsClients } from '../consumers/aws/clients.ts';
 import { LeaseTable } from '../consumers/leases/lease-table.ts';
+import { syncShardLeases } from '../consumers/leases/shard-sync.ts';
 import type { SnapshotStore } from '../consumers/leases/snapshot-store.ts';
 import type { Logger } from '../consumers/observability/logger.ts';
 import type { Metrics } from '../consumers/observability/metrics.ts';
@@ -53,32 +54,50 @@ export async function startConsumerFleet(
   const counters = new PipelineCounters();
   const table = new LeaseTable(deps.clients.dynamodb, props.leaseTableName);
   await table.ensureTable();
+  // Leases exist before any worker's first take round; otherwise a worker whose first scan ran before
+  // another created them waits a whole take interval (a third of the lease duration) to start.
+  const existing = new Set((await table.listLeases()).map((lease) => lease.leaseKey));
+  await syncShardLeases(
+    deps.clients.kinesis,
+    props.streamName,
+    table,
+    props.worker?.initialPosition ?? 'TRIM_HORIZON',
+    existing,
+  );
   const { createProcessor, sinks } = instrument(counters, deps.createProcessor, deps.sinks, {
     perRecordVerdicts: props.perRecordVerdicts ?? true,
   });
   const metrics = observingMetrics(deps.metrics, counters);
   const workers: RunningWorker[] = [];
   for (let i = 1; i <= count; i++) {
-    workers.push(
-      startWorker(
-        {
-          // An even split from the start: no lease changes hands mid-run only to rebalance.
-          ...(shardCount === undefined ? {} : { maxLeasesPerWorker: Math.ceil(shardCount / count) }),
-          ...props.worker,
-          streamName: props.streamName,
-          workerId: `${props.workerIdPrefix ?? 'worker'}-${i}`,
-        },
-        {
-          kinesis: deps.clients.kinesis,
-          table,
-          snapshots: deps.snapshots,
-          sinks,
-          createProcessor,
-          logger: deps.logger,
-          metrics,
-        },
-      ),
+    const worker = startWorker(
+      {
+        // An even split from the start: no lease changes hands mid-run only to rebalance.
+        ...(shardCount === undefined ? {} : { maxLeasesPerWorker: Math.ceil(shardCount / count) }),
+        ...props.worker,
+        streamName: props.streamName,
+        workerId: `${props.workerIdPrefix ?? 'worker'}-${i}`,
+      },
+      {
+        kinesis: deps.clients.kinesis,
+        table,
+        snapshots: deps.snapshots,
+        sinks,
+        createProcessor,
+        logger: deps.logger,
+        metrics,
+      },
     );
+    workers.push(worker);
+    // Every worker picks the same free leases in the same order, so workers that start together collide
+    // and the losers wait a whole take interval. Started one after the other, each finds its share free.
+    if (shardCount !== undefined && i < count) {
+      const share = Math.min(
+        Math.ceil(shardCount / count),
+        shardCount - (i - 1) * Math.ceil(shardCount / count),
+      );
+      await waitUntil(() => worker.heldShards().length >= share, 2_000);
+    }
   }
   return {
     counters,
