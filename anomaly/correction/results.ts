@@ -70,3 +70,13 @@ FROM (
     AND r.dt BETWEEN :from_dt AND :to_dt
 )
 WHERE rank = 1`;
+
+/** Latest version of every window under a prefix (a whole run; prefer the partitioned reader for ranges). */
+export async function readLatestWindowsUnder(
+  store: S3Store,
+  prefix = 'results/',
+): Promise<Map<string, WindowResult>> {
+  const lines: string[] = [];
+  for (const object of await store.list(prefix)) lines.push(...(await store.lines(object)));
+  return latestVersions(parseResultLines(lines).windows);
+}

@@ -11,9 +11,12 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { FleetstreamError } from '../../consumers/contract/errors.ts';
 import { partitionOf } from '../../consumers/contract/layout.ts';
 
 const HOUR_MS = 3_600_000;
+/** Longest range read by hour partitions: 31 days. */
+const MAX_RANGE_HOURS = 31 * 24;
 
 export interface StoredObject {
   readonly key: string;
@@ -106,6 +109,12 @@ export class S3Store {
 
 /** `${root}/dt=YYYY-MM-DD/hour=HH/` for each UTC hour that [fromMs, toMs) touches. */
 export function hourPrefixes(root: string, fromMs: number, toMs: number): string[] {
+  // One prefix per hour: a range of years would be millions of LIST calls; refuse it instead.
+  if (!(toMs - fromMs <= MAX_RANGE_HOURS * HOUR_MS))
+    throw new FleetstreamError(
+      'RANGE_TOO_LARGE',
+      `partition range of ${root}/ spans more than ${MAX_RANGE_HOURS} hours`,
+    );
   const prefixes: string[] = [];
   for (let hour = Math.floor(fromMs / HOUR_MS); hour * HOUR_MS < toMs; hour++) {
     const { dt, hour: hh } = partitionOf(hour * HOUR_MS);

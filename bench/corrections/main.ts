@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { listFailures } from '../../anomaly/correction/failures.ts';
 import { ensureCorrectionQueues, queueDepth } from '../../anomaly/correction/queues.ts';
-import { readLatestWindows } from '../../anomaly/correction/results.ts';
+import { readLatestWindowsUnder } from '../../anomaly/correction/results.ts';
 import { S3Store } from '../../anomaly/correction/s3-store.ts';
 import { CorrectionService, type CorrectionStats } from '../../anomaly/correction/service.ts';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
@@ -65,7 +65,7 @@ try {
   // Phase 2: wrongly processed windows. Only windows nobody corrected yet (v1 is the latest).
   const store = new S3Store({ s3: clients.s3, bucket: run.resources.names.bucket });
   const objects = await store.list('results/');
-  const latest = await readLatestWindows(store, 0, Number.MAX_SAFE_INTEGER / 2);
+  const latest = await readLatestWindowsUnder(store);
   const candidates = [...latest.values()].filter((w) => w.version === 1).map((w) => w.resultId);
   const wrong = new Set(
     candidates
@@ -94,10 +94,8 @@ try {
   const spanEnd = Math.max(...[...latest.values()].map((w) => Date.parse(w.windowStart))) + 1;
   const verification = await service.verify(spanStart, spanEnd);
   const phase2 = await service.drain();
-  const after = await readLatestWindows(
+  const after = await readLatestWindowsUnder(
     new S3Store({ s3: clients.s3, bucket: run.resources.names.bucket }),
-    0,
-    Number.MAX_SAFE_INTEGER / 2,
   );
   const healed = [...wrong].filter((id) => (after.get(id)?.version ?? 1) > 1).length;
   emit({
