@@ -198,6 +198,8 @@ async function main(): Promise<void> {
       ratio_to_ceiling: sustained / ceiling.recordsPerSecond,
       lag_ms_at_50pct: lagAt['50pct'],
       lag_ms_at_90pct: lagAt['90pct'],
+      sustainable_rate_basis:
+        'the catch-up rate with no producer in the process; the paced phases also run the simulator here, so lag growing through a phase means that rate was not sustainable with it',
       note: 'stream pre-loaded with PutRecords (route kinesis), not through the local EventBridge; one process on shared cores',
     });
   } finally {
