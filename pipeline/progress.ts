@@ -12,8 +12,10 @@ export interface PipelineProgress {
   readonly recordsIn: number;
   /** Outputs acknowledged by the results sink. */
   readonly resultsOut: number;
-  /** Largest Kinesis MillisBehindLatest over the shards. */
+  /** Largest Kinesis MillisBehindLatest over the shards (the embedded Kinesis always answers 0). */
   readonly iteratorLagMs: number;
+  /** p99 of arrival → results acknowledged over the records delivered since the previous report; null when none. */
+  readonly eventLagP99Ms?: number | null;
   readonly rejected: number;
   /** Events the bus sent to its dead-letter queue. */
   readonly deadLettered: number;
@@ -26,7 +28,8 @@ export interface PipelineProgress {
 export function formatProgress(p: PipelineProgress): string {
   return (
     `${p.phase.padEnd(10)} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}s  sent ${p.sent}/${p.total}  ` +
-    `in ${p.recordsIn}  out ${p.resultsOut}  lag ${p.iteratorLagMs}ms  rejects ${p.rejected}  ` +
+    `in ${p.recordsIn}  out ${p.resultsOut}  lag p99 ${p.eventLagP99Ms == null ? '-' : `${Math.round(p.eventLagP99Ms)}ms`}  ` +
+    `iterator ${p.iteratorLagMs}ms  rejects ${p.rejected}  ` +
     `dlq ${p.deadLettered}  dups ${p.duplicates}  gaps ${p.gaps}  anomalies ${p.anomalies}`
   );
 }

@@ -81,6 +81,8 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   const shards = props.shards ?? 4;
   const workerCount = props.workers ?? 2;
   const simulationConfig = parseSimulationConfig({
+    // The sent count on the progress line comes from the simulator's own reports; keep them fresher than the line.
+    progressIntervalMs: 250,
     ...props.simulation,
     envelope: { account: LOCAL_ACCOUNT_ID, region: stack.region },
   });
@@ -133,6 +135,12 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       lost: now.lost - busBefore.lost,
     };
   };
+  let lagSamplesReported = 0;
+  const recentLagP99 = (): number | null => {
+    const recent = counters.lag.percentiles(lagSamplesReported).p99;
+    lagSamplesReported = counters.lag.count;
+    return recent;
+  };
   const progress = (): PipelineProgress => ({
     phase,
     elapsedMs: Date.now() - startedAt,
@@ -141,6 +149,7 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
     recordsIn: counters.recordsIn,
     resultsOut: counters.resultsOut,
     iteratorLagMs: counters.iteratorLagMs,
+    eventLagP99Ms: recentLagP99(),
     rejected: counters.dlqRejections.size,
     deadLettered: busDelta().deadLettered,
     duplicates: counters.duplicates,
