@@ -308,18 +308,24 @@ export class RandomCutTree {
     else links[grand * LINKS + RIGHT] = sibling;
     this.release(leaf);
     this.release(above);
+    // Boxes shrink only while they were bounded by the deleted point; above that, only masses change. The
+    // freed leaf's record still holds the point.
+    const point = leaf * stride + BOX;
     let node = grand;
-    // Boxes shrink only while they were bounded by the deleted point; above that, only masses change.
-    while (node !== NONE && this.refitBox(node)) {
+    while (node !== NONE && this.shrinkBox(node, point)) {
       record[node * stride + MASS]!--;
       node = links[node * LINKS + PARENT]!;
     }
     for (; node !== NONE; node = links[node * LINKS + PARENT]!) record[node * stride + MASS]!--;
   }
 
-  /** Sets a node's box to the union of its children's; returns whether it changed. */
-  private refitBox(node: number): boolean {
-    const d = this.dimensions;
+  /**
+   * Refits a node's box after the point whose box is at record offset `point` left its subtree; returns
+   * whether the box changed. Only a side the point lay on can move (any other side is attained by a point
+   * still there), so only those sides read the children, whose boxes are already refitted.
+   */
+  private shrinkBox(node: number, point: number): boolean {
+    const d2 = 2 * this.dimensions;
     const stride = this.stride;
     const record = this.record;
     const ln = node * LINKS;
@@ -327,18 +333,28 @@ export class RandomCutTree {
     const a = this.links[ln + LEFT]! * stride + BOX;
     const b = this.links[ln + RIGHT]! * stride + BOX;
     let changed = false;
-    let sum = 0;
-    for (let k = 0; k < 2 * d; k += 2) {
-      const l = Math.min(record[a + k]!, record[b + k]!);
-      const h = Math.max(record[a + k + 1]!, record[b + k + 1]!);
-      if (l !== record[base + k] || h !== record[base + k + 1]) {
-        record[base + k] = l;
-        record[base + k + 1] = h;
-        changed = true;
+    for (let k = 0; k < d2; k += 2) {
+      const x = record[point + k]!;
+      if (x === record[base + k]) {
+        const l = Math.min(record[a + k]!, record[b + k]!);
+        if (l !== x) {
+          record[base + k] = l;
+          changed = true;
+        }
       }
-      sum += h - l;
+      if (x === record[base + k + 1]) {
+        const h = Math.max(record[a + k + 1]!, record[b + k + 1]!);
+        if (h !== x) {
+          record[base + k + 1] = h;
+          changed = true;
+        }
+      }
     }
-    if (changed) record[node * stride + RANGE_SUM] = sum;
+    if (changed) {
+      let sum = 0;
+      for (let k = 0; k < d2; k += 2) sum += record[base + k + 1]! - record[base + k]!;
+      record[node * stride + RANGE_SUM] = sum;
+    }
     return changed;
   }
 
