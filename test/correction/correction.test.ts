@@ -13,6 +13,7 @@ import { redriveFailure } from '../../anomaly/correction/redrive.ts';
 import { readLatestWindows } from '../../anomaly/correction/results.ts';
 import { CorrectionService } from '../../anomaly/correction/service.ts';
 import { verifyWindows } from '../../anomaly/correction/verifier.ts';
+import { correctionsCommand } from '../../cli/commands/corrections.ts';
 import { parseFleetConfig } from '../../consumers/config.ts';
 import type { WindowResult } from '../../consumers/contract/outputs.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
@@ -221,5 +222,55 @@ describe('automatic correction on the embedded stack', () => {
     assert.equal((await listFailures(service.store)).length, stats.failed);
     assert.equal(await queueDepth(h.clients.sqs, h.urls.deadLetterQueueUrl), stats.deadLettered);
     assert.equal(stats.loops, 0);
+  });
+
+  it('operator CLI: lists failures by reason, shows an item, and a forced redrive writes one more version', async () => {
+    const stackLine = JSON.stringify({
+      region: h.stack.region,
+      endpoints: h.stack.endpoints,
+      credentials: h.stack.credentials,
+    });
+    const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
+      let out = '';
+      const write = process.stdout.write;
+      // The CLI writes strings; the test runner's own (binary) reports pass through untouched.
+      process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+        if (typeof chunk !== 'string')
+          return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+        out += chunk;
+        return true;
+      }) as typeof process.stdout.write;
+      try {
+        const code = await correctionsCommand.run([...args, '--stack', stackLine]);
+        return { code, out };
+      } finally {
+        process.stdout.write = write;
+      }
+    };
+    const resultId = `dev-spike:w:${T0 + 30 * MINUTE}`;
+    const listed = await cli('failures', '--json');
+    assert.equal(listed.code, 0);
+    const rows = JSON.parse(listed.out) as { id: string; reason: string }[];
+    assert.deepEqual(
+      rows.map((r) => r.reason),
+      ['ALREADY_CORRECTED'],
+    );
+    const text = await cli('failures');
+    assert.match(text.out, /^ALREADY_CORRECTED: 1 \(oldest \d+s\)/);
+
+    const shown = await cli('show', resultId, '--json');
+    assert.equal((JSON.parse(shown.out) as { corrections: number }).corrections, 1);
+
+    // After looking at it, the operator decides reading 181 must go too: a deliberate second correction.
+    const redriven = await cli('redrive', `${resultId}:c:ANOMALY@181`, '--force');
+    assert.equal(redriven.code, 0, redriven.out);
+    const stats = await service.drain();
+    assert.equal(stats.loops, 0, "a forced redrive is a person's decision, not a loop");
+    const latest = await readLatestWindows(service.store, T0, T0 + HOUR);
+    assert.equal(latest.get(resultId)?.version, 3);
+    assert.equal(latest.get(resultId)?.correction?.supersedes, `${resultId}:v2`);
+    const item = await service.history.get(resultId);
+    assert.equal(item?.corrections, 2);
+    assert.equal((await cli('failures', '--json')).out.trim(), '[]');
   });
 });
