@@ -149,9 +149,11 @@ export async function runShardWorker(
       return 'shard-end';
     }
     iterator = response.NextShardIterator as string;
-    if (records.length === 0 || response.MillisBehindLatest === 0) {
-      await sleep(config.idleTimeBetweenReadsMs, abort);
-    }
+    // Caught up: wait before polling again. A full page means more is waiting whatever MillisBehindLatest
+    // says (the embedded Kinesis always answers 0), so read on at once.
+    const caughtUp =
+      records.length === 0 || (response.MillisBehindLatest === 0 && records.length < config.maxRecords);
+    if (caughtUp) await sleep(config.idleTimeBetweenReadsMs, abort);
   }
 
   // Drain: deliver what was processed, then checkpoint the last processed record with the current state
