@@ -175,9 +175,12 @@ export class CorrectionService {
       return;
     }
     const key = requestKey(parsed.value.request);
-    if (!this.states.has(key)) this.states.set(key, 'pending');
+    if (!this.states.has(key)) {
+      this.states.set(key, 'pending');
+      // Per request, not per receive: a busy request is received again and must not count twice.
+      this.options.metrics?.count('CorrectionsRequested');
+    }
     this.reasons.set(key, parsed.value.request.reason);
-    this.options.metrics?.count('CorrectionsRequested');
     const outcome = await this.tryHandle(parsed.value);
     if (outcome === undefined || outcome.status === 'busy') {
       // Another handler holds the claim (or the history table did not answer): SQS redelivers later.

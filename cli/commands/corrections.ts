@@ -137,100 +137,96 @@ export const correctionsCommand: CliCommand = {
 };
 
 async function runCorrections(argv: string[]): Promise<number> {
-  {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        stack: { type: 'string' },
-        aws: { type: 'boolean' },
-        reason: { type: 'string' },
-        force: { type: 'boolean' },
-        bucket: { type: 'string' },
-        table: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    });
-    const [action, ...ids] = positionals;
-    if (values.help === true || action === undefined) {
-      process.stdout.write(`${USAGE}\n`);
-      return action === undefined && values.help !== true ? 2 : 0;
-    }
-    const clients = clientsFrom(values);
-    try {
-      const store = new S3Store({ s3: clients.s3, bucket: values.bucket ?? CORRECTION_NAMES.bucket });
-      const nowMs = Date.now();
-      const json = values.json === true;
-      switch (action) {
-        case 'dlq': {
-          const { deadLetterQueueUrl } = await ensureCorrectionQueues(clients.sqs);
-          const rows = await peekDeadLetters(clients, deadLetterQueueUrl);
-          print(
-            values.reason === undefined ? rows : rows.filter((r) => r.reason === values.reason),
-            json,
-            nowMs,
-          );
-          return 0;
-        }
-        case 'failures': {
-          const failures = await listFailures(store, values.reason);
-          print(
-            failures.map((f) => ({
-              id: f.key,
-              reason: f.reason,
-              atMs: f.lastModifiedMs,
-              detail: `${f.size} B`,
-            })),
-            json,
-            nowMs,
-          );
-          return 0;
-        }
-        case 'show': {
-          if (ids.length !== 1) throw new ConfigError('show: give one resultId, e.g. dev-1:w:1795435260000');
-          const item = await new CorrectionHistory(
-            clients.dynamodb,
-            values.table ?? CORRECTION_NAMES.table,
-          ).get(ids[0] as string);
-          if (item === undefined) {
-            process.stderr.write(`no history for ${ids[0]}\n`);
-            return 1;
-          }
-          process.stdout.write(`${JSON.stringify(item, null, json ? undefined : 2)}\n`);
-          return 0;
-        }
-        case 'redrive': {
-          if (ids.length === 0) throw new ConfigError('redrive: give at least one failure key or request id');
-          const { queueUrl, deadLetterQueueUrl } = await ensureCorrectionQueues(clients.sqs);
-          const options = { force: values.force === true, nowMs };
-          const wanted = new Set(ids);
-          const moved: string[] = [];
-          for (const failure of await listFailures(store)) {
-            const stored = wanted.has(failure.key) ? undefined : await readFailure(store, failure.key);
-            if (
-              wanted.has(failure.key) ||
-              (stored !== undefined &&
-                (wanted.has(stored.requestKey) || wanted.has(stored.message?.request.id ?? '')))
-            ) {
-              moved.push(await redriveFailure(store, clients.sqs, queueUrl, failure.key, options));
-            }
-          }
-          moved.push(
-            ...(await redriveDeadLetters(clients.sqs, deadLetterQueueUrl, queueUrl, wanted, options)),
-          );
-          process.stdout.write(
-            json
-              ? `${JSON.stringify({ redriven: moved })}\n`
-              : `redriven ${moved.length}: ${moved.join(' ')}\n`,
-          );
-          return moved.length === 0 ? 1 : 0;
-        }
-        default:
-          throw new ConfigError(`unknown action ${action}; see fleetstream corrections --help`);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stack: { type: 'string' },
+      aws: { type: 'boolean' },
+      reason: { type: 'string' },
+      force: { type: 'boolean' },
+      bucket: { type: 'string' },
+      table: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  const [action, ...ids] = positionals;
+  if (values.help === true || action === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return action === undefined && values.help !== true ? 2 : 0;
+  }
+  const clients = clientsFrom(values);
+  try {
+    const store = new S3Store({ s3: clients.s3, bucket: values.bucket ?? CORRECTION_NAMES.bucket });
+    const nowMs = Date.now();
+    const json = values.json === true;
+    switch (action) {
+      case 'dlq': {
+        const { deadLetterQueueUrl } = await ensureCorrectionQueues(clients.sqs);
+        const rows = await peekDeadLetters(clients, deadLetterQueueUrl);
+        print(
+          values.reason === undefined ? rows : rows.filter((r) => r.reason === values.reason),
+          json,
+          nowMs,
+        );
+        return 0;
       }
-    } finally {
-      clients.destroy();
+      case 'failures': {
+        const failures = await listFailures(store, values.reason);
+        print(
+          failures.map((f) => ({
+            id: f.key,
+            reason: f.reason,
+            atMs: f.lastModifiedMs,
+            detail: `${f.size} B`,
+          })),
+          json,
+          nowMs,
+        );
+        return 0;
+      }
+      case 'show': {
+        if (ids.length !== 1) throw new ConfigError('show: give one resultId, e.g. dev-1:w:1795435260000');
+        const item = await new CorrectionHistory(
+          clients.dynamodb,
+          values.table ?? CORRECTION_NAMES.table,
+        ).get(ids[0] as string);
+        if (item === undefined) {
+          process.stderr.write(`no history for ${ids[0]}\n`);
+          return 1;
+        }
+        process.stdout.write(`${JSON.stringify(item, null, json ? undefined : 2)}\n`);
+        return 0;
+      }
+      case 'redrive': {
+        if (ids.length === 0) throw new ConfigError('redrive: give at least one failure key or request id');
+        const { queueUrl, deadLetterQueueUrl } = await ensureCorrectionQueues(clients.sqs);
+        const options = { force: values.force === true, nowMs };
+        const wanted = new Set(ids);
+        const moved: string[] = [];
+        for (const failure of await listFailures(store)) {
+          const stored = wanted.has(failure.key) ? undefined : await readFailure(store, failure.key);
+          if (
+            wanted.has(failure.key) ||
+            (stored !== undefined &&
+              (wanted.has(stored.requestKey) || wanted.has(stored.message?.request.id ?? '')))
+          ) {
+            moved.push(await redriveFailure(store, clients.sqs, queueUrl, failure.key, options));
+          }
+        }
+        moved.push(...(await redriveDeadLetters(clients.sqs, deadLetterQueueUrl, queueUrl, wanted, options)));
+        process.stdout.write(
+          json
+            ? `${JSON.stringify({ redriven: moved })}\n`
+            : `redriven ${moved.length}: ${moved.join(' ')}\n`,
+        );
+        return moved.length === 0 ? 1 : 0;
+      }
+      default:
+        throw new ConfigError(`unknown action ${action}; see fleetstream corrections --help`);
     }
+  } finally {
+    clients.destroy();
   }
 }

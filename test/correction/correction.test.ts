@@ -16,6 +16,7 @@ import { verifyWindows } from '../../anomaly/correction/verifier.ts';
 import { correctionsCommand } from '../../cli/commands/corrections.ts';
 import { parseFleetConfig } from '../../consumers/config.ts';
 import type { WindowResult } from '../../consumers/contract/outputs.ts';
+import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import type { ReadingSpec } from '../core/fixtures.ts';
@@ -54,6 +55,7 @@ describe('automatic correction on the embedded stack', () => {
   let h: Harness;
   let service: CorrectionService;
   let streamRequests: QueuedRequest[];
+  const emf: string[] = [];
 
   before(async () => {
     h = await startHarness();
@@ -61,6 +63,7 @@ describe('automatic correction on the embedded stack', () => {
       maxDeadLetterAttempts: 2,
       deadLetterBaseDelaySeconds: 0,
       verifyRate: 1,
+      metrics: createMetrics({ write: (line) => emf.push(line) }),
     });
 
     // dev-late: seq 8 (window 12:01) is held back until after seq 30: a late event that also fills a gap.
@@ -125,6 +128,12 @@ describe('automatic correction on the embedded stack', () => {
     assert.equal(stats.deadLettered + stats.failed, 0, JSON.stringify(stats));
     assert.equal(stats.requested, stats.corrected);
     assert.equal(stats.superseded, 3, 'dev-late 12:01, dev-bug 12:02 and dev-spike 12:30');
+    // EMF for dashboards and alarms: correction rate, DLQ depth, corrections written.
+    const metrics = emf.map((line) => JSON.parse(line) as Record<string, unknown>).at(-1);
+    assert.equal(metrics?.CorrectionRate, 1);
+    assert.equal(metrics?.CorrectionDlqDepth, 0);
+    assert.equal(metrics?.CorrectionsWritten, 3);
+    assert.equal(metrics?.CorrectionsRequested, stats.requested);
 
     const latest = await readLatestWindows(service.store, T0 - HOUR, T0 + 2 * HOUR);
     const lateWindow = latest.get(`dev-late:w:${T0 + MINUTE}`) as WindowResult;
