@@ -20,6 +20,24 @@ import type { SeededRandom } from './random.ts';
 
 const NONE = -1;
 
+/**
+ * Σ over dimensions of how far the point lies outside the box at `box` (lo, hi interleaved): the length of
+ * the cut range that would separate it. Branch-free, since which side each value falls on is unpredictable:
+ * g + |g| is 2·max(g, 0) exactly (Math.max compiles to branches). Doubling is exact in binary floating
+ * point, so halving the doubled sum gives bit for bit the sum of the positive gaps; it differs only where
+ * that sum exceeds half the largest double, where box ranges overflow anyway.
+ */
+function gapSum(point: Float64Array, record: Float64Array, box: number, d: number): number {
+  let twice = 0;
+  for (let j = 0, k = box; j < d; j++, k += 2) {
+    const x = point[j]!;
+    const below = record[k]! - x;
+    const above = x - record[k + 1]!;
+    twice += below + Math.abs(below) + (above + Math.abs(above));
+  }
+  return twice * 0.5;
+}
+
 // Offsets in a node's `links` entry (stride LINKS).
 const LEFT = 0;
 const RIGHT = 1;
@@ -171,16 +189,7 @@ export class RandomCutTree {
     let node = this.root;
     for (;;) {
       const r = node * stride;
-      let outside = 0;
-      for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
-        const x = point[j]!;
-        const l = record[k]!;
-        if (x < l) outside += l - x;
-        else {
-          const h = record[k + 1]!;
-          if (x > h) outside += x - h;
-        }
-      }
+      const outside = gapSum(point, record, r + BOX, d);
       const ln = node * LINKS;
       const cutDim = links[ln + CUT_DIM]!;
       if (outside > 0) {
@@ -385,16 +394,7 @@ export class RandomCutTree {
     let expected = 0;
     for (;;) {
       const r = node * stride;
-      let outside = 0;
-      for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
-        const x = point[j]!;
-        const l = record[k]!;
-        if (x < l) outside += l - x;
-        else {
-          const h = record[k + 1]!;
-          if (x > h) outside += x - h;
-        }
-      }
+      const outside = gapSum(point, record, r + BOX, d);
       const nodeMass = record[r + MASS]!;
       if (sibling !== NONE) {
         const ratio = record[sibling * stride + MASS]! / (nodeMass + 1);
