@@ -59,17 +59,18 @@ export async function readLatestWindows(
 
 /**
  * The same "latest version wins" over the partitioned results in Athena (Glue table `results`, partition
- * projection on dt/hour). Filter the partitions first so Athena reads only the hours asked for.
+ * projection on dt/hour; Glue lower-cases column names). The two `?` are the first and last `dt`
+ * (execution parameters): filtering partitions first makes Athena read only those days.
  */
 export const ATHENA_LATEST_WINDOWS_SQL = `SELECT *
 FROM (
   SELECT r.*,
-         row_number() OVER (PARTITION BY r.resultid ORDER BY r.version DESC) AS rank
+         row_number() OVER (PARTITION BY r.resultid ORDER BY r.version DESC) AS version_rank
   FROM results r
   WHERE r.kind = 'window'
-    AND r.dt BETWEEN :from_dt AND :to_dt
+    AND r.dt BETWEEN ? AND ?
 )
-WHERE rank = 1`;
+WHERE version_rank = 1`;
 
 /** Latest version of every window under a prefix (a whole run; prefer the partitioned reader for ranges). */
 export async function readLatestWindowsUnder(

@@ -16,7 +16,9 @@ import { ensureCorrectionQueues, queueDepth } from '../../anomaly/correction/que
 import { readLatestWindowsUnder } from '../../anomaly/correction/results.ts';
 import { S3Store } from '../../anomaly/correction/s3-store.ts';
 import { CorrectionService, type CorrectionStats } from '../../anomaly/correction/service.ts';
+import { verifyWindows } from '../../anomaly/correction/verifier.ts';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
+import { parseFleetConfig } from '../../consumers/config.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { localClientsConfig, startLocalStack } from '../../local/stack.ts';
@@ -92,6 +94,15 @@ try {
   });
   const spanStart = Math.min(...[...latest.values()].map((w) => Date.parse(w.windowStart)));
   const spanEnd = Math.max(...[...latest.values()].map((w) => Date.parse(w.windowStart))) + 1;
+  // Mismatches the injection does not explain, with what differs (a verifier false positive, or a real one).
+  const preview = await verifyWindows(
+    { store: service.store, config: parseFleetConfig(), rate: 1 },
+    spanStart,
+    spanEnd,
+  );
+  const unexplained = preview.mismatches
+    .filter((m) => !wrong.has(m.request.targetId))
+    .map((m) => ({ resultId: m.request.targetId, differences: m.differences }));
   const verification = await service.verify(spanStart, spanEnd);
   const phase2 = await service.drain();
   const after = await readLatestWindowsUnder(
@@ -103,6 +114,7 @@ try {
     injected: wrong.size,
     verified: verification.checked,
     mismatches: verification.mismatches,
+    unexplained,
     healed,
     corrections: phase2,
   });
