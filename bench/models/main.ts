@@ -124,8 +124,9 @@ emit({
   mean_score: round(sink / scores.count),
 });
 
+// The node pools as the trees hold them (records, links, free stacks), not the per-field snapshot copies.
 const forestBytes = forest.trees.reduce(
-  (sum, t) => sum + Object.values(t.arrays()).reduce((s, a) => s + a.byteLength, 0),
+  (sum, t) => sum + t.record.byteLength + t.links.byteLength + t.free.byteLength,
   0,
 );
 emit({
@@ -140,6 +141,10 @@ emit({
   textbook_updates_per_s: Math.round(textbook.count / textbook.cpu),
   ratio_to_textbook_update: round(updates.count / updates.cpu / (textbook.count / textbook.cpu)),
   tree_changes_per_update: round(treeChangesPerUpdate),
+  // Per-tree costs: an update's CPU time spread over the trees it changed (each a delete and an insert),
+  // a score's over all trees.
+  ns_per_tree_change: Math.round((updates.cpu / updates.count / treeChangesPerUpdate) * 1e9),
+  ns_per_tree_score: Math.round((scores.cpu / scores.count / params.num_trees) * 1e9),
   forest_bytes: forestBytes,
 });
 
