@@ -192,7 +192,7 @@ export class DeviceCalculator implements DeviceHistory {
     let flags: ReadingFlag[] | undefined;
     if (outOfOrder) {
       flags = append(flags, ReadingFlag.OutOfOrder);
-      sink.correction(this.gapFilledRequest(d, seq), tsMs);
+      sink.correction(this.gapFilledRequest(d, seq, detail.ts), tsMs);
     }
 
     const windowStart = Math.floor(tsMs / this.windowMs) * this.windowMs;
@@ -570,7 +570,7 @@ export class DeviceCalculator implements DeviceHistory {
     };
   }
 
-  private gapFilledRequest(d: number, seq: number): CorrectionRequest {
+  private gapFilledRequest(d: number, seq: number, ts: string): CorrectionRequest {
     const deviceId = this.ids[d] as string;
     const targetId = `${deviceId}:m:${seq}`;
     return {
@@ -580,6 +580,7 @@ export class DeviceCalculator implements DeviceHistory {
       deviceId,
       targetId,
       seq,
+      ts,
     };
   }
 

@@ -133,6 +133,8 @@ export interface CorrectionRequest {
   readonly targetId: string;
   readonly windowStart?: string;
   readonly seq?: number;
+  /** Device time of the reading that raised the request. */
+  readonly ts?: string;
   readonly detail?: string;
 }
 

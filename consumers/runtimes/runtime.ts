@@ -4,6 +4,7 @@
  * Nothing below knows whether the endpoints are AWS or the embedded stack.
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { createSqsCorrectionSink } from '../../anomaly/correction/sink.ts';
 import { type AwsClients, type AwsServiceName, createAwsClients } from '../aws/clients.ts';
 import { ConfigError } from '../contract/errors.ts';
 import { DEFAULT_NAMES } from '../contract/routing.ts';
@@ -27,6 +28,11 @@ export interface RuntimeConfig {
   readonly rawDeliveryStream: string;
   /** Env `FLEETSTREAM_DLQ_URL`. @default resolved at start from the queue named DEFAULT_NAMES.dlq */
   readonly dlqUrl: string | undefined;
+  /**
+   * Env `FLEETSTREAM_CORRECTIONS_QUEUE_URL`: where correction requests go for the correction handler.
+   * @default undefined — requests stay in the results only
+   */
+  readonly correctionsQueueUrl?: string | undefined;
   /** Env `FLEETSTREAM_ENDPOINT_<SERVICE>` (e.g. `FLEETSTREAM_ENDPOINT_KINESIS`). @default AWS regional endpoints */
   readonly endpoints: Partial<Record<AwsServiceName, string>>;
 }
@@ -57,6 +63,10 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     resultsDeliveryStream: nonEmpty(env, 'FLEETSTREAM_RESULTS_STREAM', DEFAULT_NAMES.resultsDeliveryStream),
     rawDeliveryStream: nonEmpty(env, 'FLEETSTREAM_RAW_STREAM', DEFAULT_NAMES.rawDeliveryStream),
     dlqUrl: env.FLEETSTREAM_DLQ_URL === undefined ? undefined : nonEmpty(env, 'FLEETSTREAM_DLQ_URL', ''),
+    correctionsQueueUrl:
+      env.FLEETSTREAM_CORRECTIONS_QUEUE_URL === undefined
+        ? undefined
+        : nonEmpty(env, 'FLEETSTREAM_CORRECTIONS_QUEUE_URL', ''),
     endpoints,
   };
 }
@@ -87,6 +97,9 @@ export async function createRuntimeParts(
       }),
       archive: createFirehoseSink({ client: clients.firehose, deliveryStreamName: config.rawDeliveryStream }),
       dlq: createSqsDlqSink({ client: clients.sqs, queueUrl: dlqUrl }),
+      ...(config.correctionsQueueUrl === undefined
+        ? {}
+        : { corrections: createSqsCorrectionSink(clients.sqs, config.correctionsQueueUrl) }),
     },
     snapshots: createS3SnapshotStore({
       client: clients.s3,

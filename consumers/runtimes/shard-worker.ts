@@ -173,13 +173,14 @@ export async function runShardWorker(
 
   async function deliverAndCheckpoint(commit: Commit): Promise<void> {
     const { outcome } = commit;
-    // Correction requests are already among the results (for audit) until the correction queue exists.
+    // Correction requests go to the correction queue and stay among the results as the audit copy.
     const resultLines = outcome.results;
     await untilDelivered(() =>
       Promise.all([
         deps.sinks.results.deliver(resultLines),
         deps.sinks.archive.deliver(outcome.archive),
         deps.sinks.dlq.send(outcome.rejections),
+        deps.sinks.corrections?.send(outcome),
       ]),
     );
     deps.metrics.count(

@@ -3,7 +3,7 @@
  * runtime never knows which AWS service (or which local stand-in) is behind it.
  */
 import type { Rejection } from '../contract/outputs.ts';
-import type { EncodedOutput } from '../processor/types.ts';
+import type { BatchOutcome, EncodedOutput } from '../processor/types.ts';
 
 /**
  * Accepts encoded outputs. Resolves only when every output was acknowledged by the service; rejects
@@ -23,9 +23,19 @@ export interface DlqSink {
   send(rejections: readonly Rejection[]): Promise<void>;
 }
 
-/** The three destinations of one batch. */
+/** The batch's correction requests, for the correction handler's queue. Same acknowledgement contract. */
+export interface CorrectionSink {
+  send(outcome: Pick<BatchOutcome, 'corrections' | 'results'>): Promise<void>;
+}
+
+/** The destinations of one batch. */
 export interface Sinks {
   readonly results: ResultSink;
   readonly archive: ArchiveSink;
   readonly dlq: DlqSink;
+  /**
+   * The correction queue. Requests also stay among the results (the audit copy).
+   * @default none — requests reach the correction handler only through the results
+   */
+  readonly corrections?: CorrectionSink;
 }

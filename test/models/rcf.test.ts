@@ -180,7 +180,7 @@ describe('random cut forest', () => {
         pointsOf(2, 1, 100),
         pointsOf(2, 1, 60),
         fc.nat(),
-        fc.double({ min: 0, max: 0.1 }),
+        fc.double({ min: 0, max: 0.1, noNaN: true }),
         (before, after, seed, decay) => {
           const original = new RandomCutForest({ ...small, feature_dim: 2, seed, time_decay: decay });
           for (const p of before) original.update(p);
