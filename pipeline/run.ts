@@ -4,6 +4,7 @@
  * A library: the caller starts the stack and builds the clients; `fleetstream start` and the benchmarks
  * are thin layers over it.
  */
+
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -16,6 +17,7 @@ import { createRecordProcessor } from '../consumers/processor/record-processor.t
 import { createRuntimeParts } from '../consumers/runtimes/runtime.ts';
 import type { WorkerProps } from '../consumers/runtimes/worker.ts';
 import { type EnsuredResources, ensureResources, type ResourceNames } from '../local/resources.ts';
+import { localRuntimeConfig } from '../local/runtime-config.ts';
 import { LOCAL_ACCOUNT_ID, type LocalStack } from '../local/stack.ts';
 import { parseSimulationConfig, type SimulationOverrides } from '../sim/config.ts';
 import { type GroundTruthSink, MemoryGroundTruth, teeGroundTruth } from '../sim/ground-truth.ts';
@@ -88,19 +90,7 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   });
   const resources = await ensureResources(clients, props.names ?? {}, { shardCount: shards });
   const { names } = resources;
-  const parts = await createRuntimeParts(
-    {
-      region: stack.region,
-      streamName: names.stream,
-      leaseTableName: names.leaseTable,
-      bucket: names.bucket,
-      resultsDeliveryStream: names.resultsDeliveryStream,
-      rawDeliveryStream: names.rawDeliveryStream,
-      dlqUrl: resources.dlqUrl,
-      endpoints: { ...stack.endpoints },
-    },
-    clients,
-  );
+  const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
   const eventbridge = stack.standIns.eventbridge;
   const busBefore = { ...eventbridge.stats() };
   const fleet: ConsumerFleet = await startConsumerFleet(

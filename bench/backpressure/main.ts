@@ -15,6 +15,7 @@
  * Options (env): RECORDS (4000), DEVICES (200), MAX_RECORDS (500), SINK_DELAY_MS (4000),
  * LEASE_DURATION_MS (2000), TAKEOVER_TRIALS (2).
  */
+
 import { spawn } from 'node:child_process';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';
@@ -23,12 +24,13 @@ import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import type { RecordProcessorApi } from '../../consumers/processor/types.ts';
 import { HeldLease } from '../../consumers/runtimes/held-lease.ts';
-import { createRuntimeParts, type RuntimeConfig } from '../../consumers/runtimes/runtime.ts';
+import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
 import { runShardWorker } from '../../consumers/runtimes/shard-worker.ts';
 import { startWorker } from '../../consumers/runtimes/worker.ts';
 import type { Sinks } from '../../consumers/sinks/ports.ts';
 import { sleep } from '../../consumers/sinks/retry.ts';
 import { type EnsuredResources, ensureResources } from '../../local/resources.ts';
+import { localRuntimeConfig } from '../../local/runtime-config.ts';
 import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { putRecords, telemetry } from '../../test/runtime/helpers.ts';
 
@@ -46,19 +48,6 @@ const emit = (line: Record<string, unknown>): void => {
 };
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const quietMetrics = createMetrics({ write: () => {} });
-
-function runtimeConfig(stack: LocalStack, resources: EnsuredResources): RuntimeConfig {
-  return {
-    region: stack.region,
-    streamName: resources.names.stream,
-    leaseTableName: resources.names.leaseTable,
-    bucket: resources.names.bucket,
-    resultsDeliveryStream: resources.names.resultsDeliveryStream,
-    rawDeliveryStream: resources.names.rawDeliveryStream,
-    dlqUrl: resources.dlqUrl,
-    endpoints: stack.endpoints,
-  };
-}
 
 /** Batches processed but not yet delivered: what back-pressure bounds. */
 const flight = { processed: 0, delivered: 0, max: 0 };
@@ -116,7 +105,7 @@ async function heapRun(
   const shardId = 'shardId-000000000000';
   await table.createLeaseIfAbsent({ leaseKey: shardId, checkpoint: 'TRIM_HORIZON', parentShardIds: [] });
   const lease = new HeldLease(table, (await table.takeLease((await table.getLease(shardId))!, 'bench'))!);
-  const parts = await createRuntimeParts(runtimeConfig(stack, resources), clients);
+  const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
   gc();
   const baseline = process.memoryUsage().heapUsed;
   let peak = baseline;
@@ -192,7 +181,7 @@ async function takeoverTrial(
   });
   try {
     while (!(await table.listLeases()).some((l) => l.leaseOwner === 'doomed')) await sleep(50);
-    const parts = await createRuntimeParts(runtimeConfig(stack, resources), clients);
+    const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
     const survivor = startWorker(
       {
         streamName: resources.names.stream,

@@ -11,6 +11,7 @@
  *
  * Env: BENCH_RECORDS (default 24000), BENCH_SHARDS (4), BENCH_WORKERS (2), BENCH_PACED_SECONDS (8).
  */
+
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { listAllShards } from '../../consumers/leases/shard-sync.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
@@ -18,6 +19,7 @@ import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
 import { ensureResources } from '../../local/resources.ts';
+import { localRuntimeConfig } from '../../local/runtime-config.ts';
 import { LOCAL_ACCOUNT_ID, type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { startConsumerFleet, waitUntil } from '../../pipeline/consumers.ts';
 import { scanStream } from '../../pipeline/raw-read.ts';
@@ -80,19 +82,7 @@ async function startFleet(
   resources: Awaited<ReturnType<typeof phaseResources>>,
 ) {
   const { names } = resources;
-  const parts = await createRuntimeParts(
-    {
-      region: stack.region,
-      streamName: names.stream,
-      leaseTableName: names.leaseTable,
-      bucket: names.bucket,
-      resultsDeliveryStream: names.resultsDeliveryStream,
-      rawDeliveryStream: names.rawDeliveryStream,
-      dlqUrl: resources.dlqUrl,
-      endpoints: { ...stack.endpoints },
-    },
-    clients,
-  );
+  const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
   return startConsumerFleet(
     {
       streamName: names.stream,

@@ -13,24 +13,12 @@ import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
 import { type RunningWorker, startWorker } from '../../consumers/runtimes/worker.ts';
 import type { Sinks } from '../../consumers/sinks/ports.ts';
 import type { EnsuredResources } from '../../local/resources.ts';
+import { localRuntimeConfig } from '../../local/runtime-config.ts';
 import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { deliveredLines, eventually, isolatedResources, putRecords, telemetry } from './helpers.ts';
 
 const LEASE_DURATION_MS = 3000;
 const quietMetrics = createMetrics({ write: () => {} });
-
-function runtimeConfig(stack: LocalStack, resources: EnsuredResources) {
-  return {
-    region: stack.region,
-    streamName: resources.names.stream,
-    leaseTableName: resources.names.leaseTable,
-    bucket: resources.names.bucket,
-    resultsDeliveryStream: resources.names.resultsDeliveryStream,
-    rawDeliveryStream: resources.names.rawDeliveryStream,
-    dlqUrl: resources.dlqUrl,
-    endpoints: stack.endpoints,
-  };
-}
 
 /** Runs one in-process worker until `until` holds, then stops it gracefully. */
 async function runInProcess(
@@ -40,7 +28,7 @@ async function runInProcess(
   until: (leases: Lease[]) => boolean,
   wrapSinks: (sinks: Sinks) => Sinks = (sinks) => sinks,
 ): Promise<void> {
-  const parts = await createRuntimeParts(runtimeConfig(stack, resources), clients);
+  const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
   const table = new LeaseTable(clients.dynamodb, resources.names.leaseTable);
   const worker: RunningWorker = startWorker(
     {
