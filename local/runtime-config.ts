@@ -16,3 +16,27 @@ export function localRuntimeConfig(stack: LocalStack, resources: EnsuredResource
     endpoints: { ...stack.endpoints },
   };
 }
+
+/**
+ * The same configuration as the environment a worker process reads (`runtimeConfigFromEnv`), plus the
+ * stack's credentials: what a test or benchmark passes to a spawned worker or MultiLang child.
+ */
+export function localWorkerEnv(stack: LocalStack, resources: EnsuredResources): Record<string, string> {
+  const config = localRuntimeConfig(stack, resources);
+  const env: Record<string, string> = {
+    AWS_REGION: config.region,
+    AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    FLEETSTREAM_STREAM: config.streamName,
+    FLEETSTREAM_LEASE_TABLE: config.leaseTableName,
+    FLEETSTREAM_BUCKET: config.bucket,
+    FLEETSTREAM_RESULTS_STREAM: config.resultsDeliveryStream,
+    FLEETSTREAM_RAW_STREAM: config.rawDeliveryStream,
+  };
+  if (config.dlqUrl !== undefined) env.FLEETSTREAM_DLQ_URL = config.dlqUrl;
+  for (const service of ['kinesis', 'dynamodb', 's3', 'firehose', 'sqs'] as const) {
+    const endpoint = config.endpoints[service];
+    if (endpoint !== undefined) env[`FLEETSTREAM_ENDPOINT_${service.toUpperCase()}`] = endpoint;
+  }
+  return env;
+}

@@ -30,7 +30,7 @@ import { startWorker } from '../../consumers/runtimes/worker.ts';
 import type { Sinks } from '../../consumers/sinks/ports.ts';
 import { sleep } from '../../consumers/sinks/retry.ts';
 import { type EnsuredResources, ensureResources } from '../../local/resources.ts';
-import { localRuntimeConfig } from '../../local/runtime-config.ts';
+import { localRuntimeConfig, localWorkerEnv } from '../../local/runtime-config.ts';
 import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { putRecords, telemetry } from '../../test/runtime/helpers.ts';
 
@@ -159,20 +159,8 @@ async function takeoverTrial(
   const child = spawn(process.execPath, ['--import', 'tsx', 'consumers/runtimes/worker-main.ts'], {
     env: {
       ...process.env,
-      AWS_REGION: stack.region,
-      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-      FLEETSTREAM_ENDPOINT_KINESIS: stack.endpoints.kinesis,
-      FLEETSTREAM_ENDPOINT_DYNAMODB: stack.endpoints.dynamodb,
-      FLEETSTREAM_ENDPOINT_S3: stack.endpoints.s3,
-      FLEETSTREAM_ENDPOINT_FIREHOSE: stack.endpoints.firehose,
-      FLEETSTREAM_ENDPOINT_SQS: stack.endpoints.sqs,
-      FLEETSTREAM_STREAM: resources.names.stream,
+      ...localWorkerEnv(stack, resources),
       FLEETSTREAM_LEASE_TABLE: table.tableName,
-      FLEETSTREAM_BUCKET: resources.names.bucket,
-      FLEETSTREAM_RESULTS_STREAM: resources.names.resultsDeliveryStream,
-      FLEETSTREAM_RAW_STREAM: resources.names.rawDeliveryStream,
-      FLEETSTREAM_DLQ_URL: resources.dlqUrl,
       FLEETSTREAM_WORKER_ID: 'doomed',
       FLEETSTREAM_LEASE_DURATION_MS: String(LEASE_DURATION_MS),
       FLEETSTREAM_IDLE_BETWEEN_READS_MS: '200',

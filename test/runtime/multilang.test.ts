@@ -6,6 +6,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { snapshotKey } from '../../consumers/leases/snapshot-store.ts';
 import type { EnsuredResources } from '../../local/resources.ts';
+import { localWorkerEnv } from '../../local/runtime-config.ts';
 import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { deliveredLines, isolatedResources, telemetry } from './helpers.ts';
 
@@ -99,19 +100,7 @@ describe('MultiLang child speaking the KCL protocol', () => {
     clients = createAwsClients(localClientsConfig(stack));
     resources = await isolatedResources(clients, 'ml', 1);
     env = {
-      AWS_REGION: stack.region,
-      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-      FLEETSTREAM_ENDPOINT_KINESIS: stack.endpoints.kinesis,
-      FLEETSTREAM_ENDPOINT_DYNAMODB: stack.endpoints.dynamodb,
-      FLEETSTREAM_ENDPOINT_S3: stack.endpoints.s3,
-      FLEETSTREAM_ENDPOINT_FIREHOSE: stack.endpoints.firehose,
-      FLEETSTREAM_ENDPOINT_SQS: stack.endpoints.sqs,
-      FLEETSTREAM_STREAM: resources.names.stream,
-      FLEETSTREAM_BUCKET: resources.names.bucket,
-      FLEETSTREAM_RESULTS_STREAM: resources.names.resultsDeliveryStream,
-      FLEETSTREAM_RAW_STREAM: resources.names.rawDeliveryStream,
-      FLEETSTREAM_DLQ_URL: resources.dlqUrl,
+      ...localWorkerEnv(stack, resources),
       FLEETSTREAM_CHECKPOINT_INTERVAL_MS: '0',
     };
   });

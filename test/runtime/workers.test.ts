@@ -13,7 +13,7 @@ import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
 import { type RunningWorker, startWorker } from '../../consumers/runtimes/worker.ts';
 import type { Sinks } from '../../consumers/sinks/ports.ts';
 import type { EnsuredResources } from '../../local/resources.ts';
-import { localRuntimeConfig } from '../../local/runtime-config.ts';
+import { localRuntimeConfig, localWorkerEnv } from '../../local/runtime-config.ts';
 import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { deliveredLines, eventually, isolatedResources, putRecords, telemetry } from './helpers.ts';
 
@@ -74,20 +74,7 @@ function spawnWorker(
   const child = spawn(process.execPath, ['--import', 'tsx', 'consumers/runtimes/worker-main.ts'], {
     env: {
       ...process.env,
-      AWS_REGION: stack.region,
-      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-      FLEETSTREAM_ENDPOINT_KINESIS: stack.endpoints.kinesis,
-      FLEETSTREAM_ENDPOINT_DYNAMODB: stack.endpoints.dynamodb,
-      FLEETSTREAM_ENDPOINT_S3: stack.endpoints.s3,
-      FLEETSTREAM_ENDPOINT_FIREHOSE: stack.endpoints.firehose,
-      FLEETSTREAM_ENDPOINT_SQS: stack.endpoints.sqs,
-      FLEETSTREAM_STREAM: resources.names.stream,
-      FLEETSTREAM_LEASE_TABLE: resources.names.leaseTable,
-      FLEETSTREAM_BUCKET: resources.names.bucket,
-      FLEETSTREAM_RESULTS_STREAM: resources.names.resultsDeliveryStream,
-      FLEETSTREAM_RAW_STREAM: resources.names.rawDeliveryStream,
-      FLEETSTREAM_DLQ_URL: resources.dlqUrl,
+      ...localWorkerEnv(stack, resources),
       FLEETSTREAM_WORKER_ID: workerId,
       FLEETSTREAM_LEASE_DURATION_MS: String(LEASE_DURATION_MS),
       FLEETSTREAM_IDLE_BETWEEN_READS_MS: '100',
