@@ -2,7 +2,7 @@
  * `fleetstream corrections`: the operator's view of automatic correction — what is waiting in the
  * correction DLQ and in failure storage (by reason and age), one item's history, and redrive after a fix.
  */
-import { readFileSync } from 'node:fs';
+
 import { parseArgs } from 'node:util';
 import { listFailures, readFailure } from '../../anomaly/correction/failures.ts';
 import { CorrectionHistory } from '../../anomaly/correction/history.ts';
@@ -14,6 +14,7 @@ import { S3Store } from '../../anomaly/correction/s3-store.ts';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { ConfigError } from '../../consumers/contract/errors.ts';
 import type { CliCommand } from '../command.ts';
+import { readStackLine } from '../options.ts';
 
 const USAGE = `fleetstream corrections <action> [options]
 
@@ -36,18 +37,9 @@ Options:
 Listing the DLQ receives each message once (and makes it visible again at once), which SQS counts as a
 receive: the DLQ processor counts receives as attempts, so a listing costs each dead letter one attempt.`;
 
-interface StackLine {
-  readonly region: string;
-  readonly endpoints: Record<string, string>;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
-
 function clientsFrom(values: { stack?: string; aws?: boolean }): AwsClients {
   if (values.stack !== undefined) {
-    const text = values.stack.trimStart().startsWith('{') ? values.stack : readFileSync(values.stack, 'utf8');
-    const line = JSON.parse(text) as Partial<StackLine>;
-    if (typeof line.region !== 'string' || line.endpoints === undefined || line.credentials === undefined)
-      throw new ConfigError('--stack: expected the JSON line `fleetstream local` prints');
+    const line = readStackLine(values.stack, ['sqs', 's3', 'dynamodb']);
     const { sqs, s3, dynamodb } = line.endpoints;
     return createAwsClients({
       region: line.region,

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
-import { ConfigError } from '../../consumers/contract/errors.ts';
 import { ensureResources } from '../../local/resources.ts';
 import { type LocalEndpoints, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import type { CliCommand } from '../command.ts';
+import { integerOption as integer } from '../options.ts';
 
 const USAGE = `fleetstream local [--data-dir DIR] [--port-base N] [--shards N] [--buffer-seconds S]
   Starts the embedded AWS-compatible stack (Kinesis, DynamoDB, S3, Firehose, EventBridge, SQS),
@@ -23,15 +23,6 @@ const PORT_ORDER: readonly (keyof LocalEndpoints)[] = [
   'eventbridge',
   'sqs',
 ];
-
-function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
-  }
-  return value;
-}
 
 export const localCommand: CliCommand = {
   name: 'local',

@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { ConfigError } from '../../consumers/contract/errors.ts';
 import { createLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
-import type { ResourceNames } from '../../local/resources.ts';
 import type { PipelineProgress } from '../../pipeline/progress.ts';
 import type { ReadPosition } from '../../pipeline/raw-read.ts';
 import { runReplay } from '../../pipeline/replay.ts';
 import type { CliCommand } from '../command.ts';
+import { readStackLine, type StackLine } from '../options.ts';
 
 const usage = `fleetstream replay --stack JSON|FILE [options]
   Rebuilds results from the stream with a fresh consumer: its own lease table
@@ -28,26 +27,6 @@ const usage = `fleetstream replay --stack JSON|FILE [options]
                          results: write into the live results/ (ids are identical, readers keep one per id)
   --workers K            replay workers (default 2)
   --quiet                no progress bar`;
-
-interface StackLine {
-  readonly region: string;
-  readonly credentials: { accessKeyId: string; secretAccessKey: string };
-  readonly endpoints: Record<string, string>;
-  readonly resources?: { readonly names?: Partial<ResourceNames> };
-}
-
-function readStackLine(text: string): StackLine {
-  const json = text.trimStart().startsWith('{') ? text : readFileSync(text, 'utf8');
-  const line = JSON.parse(json) as Partial<StackLine>;
-  if (
-    typeof line.region !== 'string' ||
-    typeof line.endpoints?.kinesis !== 'string' ||
-    typeof line.credentials?.accessKeyId !== 'string'
-  ) {
-    throw new ConfigError('--stack: expected the JSON line `fleetstream local` prints');
-  }
-  return line as StackLine;
-}
 
 export function parseFrom(text: string | undefined): ReadPosition {
   if (text === undefined || text.toLowerCase() === 'trim-horizon') return { type: 'TRIM_HORIZON' };
@@ -83,7 +62,7 @@ export const replayCommand: CliCommand = {
       values = parse(argv).values;
       if (values.stack === undefined)
         throw new ConfigError('--stack is required (the line `fleetstream local` prints)');
-      stack = readStackLine(values.stack);
+      stack = readStackLine(values.stack, ['kinesis']);
       from = parseFrom(values.from);
       shards = values.shards
         ?.split(',')

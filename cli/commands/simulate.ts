@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { AwsClients } from '../../consumers/aws/clients.ts';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
@@ -14,6 +13,7 @@ import { FileGroundTruth } from '../../sim/ground-truth.ts';
 import { runSimulation, type SimulationProgress, type SimulationReport } from '../../sim/simulate.ts';
 import { eventBridgePort, kinesisPort } from '../../sim/transport.ts';
 import type { CliCommand } from '../command.ts';
+import { readStackLine } from '../options.ts';
 
 const usage = `fleetstream simulate [options]
   Runs the fleet simulator: N devices with diurnal temperature and humidity, battery cycles and energy
@@ -163,7 +163,7 @@ export const simulateCommand: CliCommand = {
         const clients = createAwsClients({ region });
         destination = { endpoint: 'aws', clients, region, close: async () => clients.destroy() };
       } else if (values.stack !== undefined) {
-        const stack = readStackLine(values.stack);
+        const stack = readStackLine(values.stack, ['eventbridge', 'kinesis']);
         const clients = createAwsClients({
           region: stack.region,
           endpoints: { eventbridge: stack.endpoints.eventbridge, kinesis: stack.endpoints.kinesis },
@@ -248,27 +248,6 @@ export const simulateCommand: CliCommand = {
     return report.failed > 0 ? 1 : 0;
   },
 };
-
-interface StackLine {
-  readonly region: string;
-  readonly credentials: { accessKeyId: string; secretAccessKey: string };
-  readonly endpoints: { eventbridge: string; kinesis: string };
-}
-
-/** `fleetstream local`'s JSON line, given inline or as a file. */
-function readStackLine(text: string): StackLine {
-  const json = text.trimStart().startsWith('{') ? text : readFileSync(text, 'utf8');
-  const line = JSON.parse(json) as Partial<StackLine>;
-  if (
-    typeof line.region !== 'string' ||
-    typeof line.endpoints?.eventbridge !== 'string' ||
-    typeof line.endpoints?.kinesis !== 'string' ||
-    typeof line.credentials?.accessKeyId !== 'string'
-  ) {
-    throw new ConfigError('--stack: expected the JSON line `fleetstream local` prints');
-  }
-  return line as StackLine;
-}
 
 function parse(argv: string[]) {
   return parseArgs({

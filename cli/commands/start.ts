@@ -10,6 +10,7 @@ import { composeSummary, renderSummary } from '../../pipeline/summary.ts';
 import { FAULT_PRESET_NAMES, type SimulationOverrides } from '../../sim/config.ts';
 import { FileGroundTruth } from '../../sim/ground-truth.ts';
 import type { CliCommand } from '../command.ts';
+import { integerOption as integer, positiveOption as positive } from '../options.ts';
 
 /** A bare `npm start`: ~1,200 events over 12 s through the whole pipeline, done in about 20 s. */
 export const START_DEFAULTS = { devices: 10, durationSeconds: 12, rate: 100, shards: 4, workers: 2 } as const;
@@ -32,24 +33,6 @@ const usage = `fleetstream start [options]          (npm start -- [options])
   --ground-truth FILE  also write the simulator's ground truth (NDJSON) to FILE
   --json-summary       end with the summary as ONE JSON line on stdout (progress stays on stderr)
   --quiet              no progress and no worker logs on stderr`;
-
-function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`);
-  }
-  return value;
-}
-
-function positive(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`--${name} must be a positive number, got '${text}'`);
-  }
-  return value;
-}
 
 function parse(argv: string[]) {
   return parseArgs({

@@ -4,13 +4,7 @@ import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import { saveModel } from '../../models/serving/model-dir.ts';
 import { trainFromArchive } from '../../models/training/archive.ts';
 import type { CliCommand } from '../command.ts';
-
-function integerOption(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value)) throw new RangeError(`--${name} must be an integer, got '${text}'`);
-  return value;
-}
+import { integerOption } from '../options.ts';
 
 export const trainModelCommand: CliCommand = {
   name: 'train-model',
