@@ -1,13 +1,13 @@
 import { Fields } from '../../wire/fields.ts';
-import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
-import { queueByUrl, type SqsContext, validateBatchIds } from '../queues.ts';
+import type { JsonObject } from '../../wire/json-server.ts';
+import { batchEntries, entryFailure } from '../batch.ts';
+import { queueByUrl, type SqsContext } from '../queues.ts';
 import { deleteByHandle } from './deleteMessage.ts';
 
 export function deleteMessageBatch(context: SqsContext, input: JsonObject): JsonObject {
   const fields = new Fields(input, 'InvalidParameterValue');
   const queue = queueByUrl(context, fields.string('QueueUrl'));
-  const entries = fields.array('Entries').map((entry, index) => fields.nested(entry, `Entries.${index + 1}`));
-  validateBatchIds(entries.map((entry) => entry.input));
+  const entries = batchEntries(fields);
   const Successful: JsonObject[] = [];
   const Failed: JsonObject[] = [];
   for (const entry of entries) {
@@ -16,8 +16,7 @@ export function deleteMessageBatch(context: SqsContext, input: JsonObject): Json
       deleteByHandle(context, queue, entry.string('ReceiptHandle'));
       Successful.push({ Id: id });
     } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      Failed.push({ Id: id, SenderFault: true, Code: error.type, Message: error.message });
+      Failed.push(entryFailure(id, error));
     }
   }
   return { Successful, Failed };

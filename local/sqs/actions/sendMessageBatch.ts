@@ -1,12 +1,12 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { batchEntries, entryFailure } from '../batch.ts';
 import {
   enqueue,
   type MessageAttributeValue,
   type NewMessage,
   queueByUrl,
   type SqsContext,
-  validateBatchIds,
   validateMessage,
 } from '../queues.ts';
 
@@ -16,8 +16,7 @@ const MAX_BATCH_BYTES = 262_144;
 export function sendMessageBatch(context: SqsContext, input: JsonObject): JsonObject {
   const fields = new Fields(input, 'InvalidParameterValue');
   const queue = queueByUrl(context, fields.string('QueueUrl'));
-  const entries = fields.array('Entries').map((entry, index) => fields.nested(entry, `Entries.${index + 1}`));
-  validateBatchIds(entries.map((entry) => entry.input));
+  const entries = batchEntries(fields);
 
   const Successful: JsonObject[] = [];
   const Failed: JsonObject[] = [];
@@ -36,9 +35,7 @@ export function sendMessageBatch(context: SqsContext, input: JsonObject): JsonOb
       totalBytes += validateMessage(queue, message);
       accepted.push({ id, message });
     } catch (error) {
-      if (!(error instanceof ServiceError)) throw error;
-      // A bad entry fails alone; the batch call itself still succeeds (HTTP 200), as in SQS.
-      Failed.push({ Id: id, SenderFault: true, Code: error.type, Message: error.message });
+      Failed.push(entryFailure(id, error));
     }
   }
   if (totalBytes > MAX_BATCH_BYTES) {
