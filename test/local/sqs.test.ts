@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
@@ -10,9 +10,9 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import type { AwsClients } from '../../consumers/aws/clients.ts';
 import { ensureQueue } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { useLocalStack } from '../support/local-stack.ts';
 
 async function attributesOf(clients: AwsClients, url: string): Promise<Record<string, string>> {
   const { Attributes } = await clients.sqs.send(
@@ -22,35 +22,29 @@ async function attributesOf(clients: AwsClients, url: string): Promise<Record<st
 }
 
 describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-
-  before(async () => {
-    stack = await startLocalStack();
-    clients = createAwsClients(localClientsConfig(stack));
-  });
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-  });
+  const local = useLocalStack();
 
   it('creates queues idempotently and refuses a conflicting re-create', async () => {
-    const first = await ensureQueue(clients, 'idem', { VisibilityTimeout: '5' });
-    const second = await ensureQueue(clients, 'idem', { VisibilityTimeout: '5' });
+    const first = await ensureQueue(local.clients, 'idem', { VisibilityTimeout: '5' });
+    const second = await ensureQueue(local.clients, 'idem', { VisibilityTimeout: '5' });
     assert.equal(first, second);
     await assert.rejects(
-      clients.sqs.send(new CreateQueueCommand({ QueueName: 'idem', Attributes: { VisibilityTimeout: '6' } })),
+      local.clients.sqs.send(
+        new CreateQueueCommand({ QueueName: 'idem', Attributes: { VisibilityTimeout: '6' } }),
+      ),
       { name: 'QueueNameExists' },
     );
     await assert.rejects(
-      clients.sqs.send(new SendMessageCommand({ QueueUrl: first.replace('idem', 'nope'), MessageBody: 'x' })),
+      local.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: first.replace('idem', 'nope'), MessageBody: 'x' }),
+      ),
       { name: 'QueueDoesNotExist' },
     );
   });
 
   it('round-trips body and message attributes (the SDK verifies the MD5s)', async () => {
-    const url = await ensureQueue(clients, 'roundtrip');
-    const sent = await clients.sqs.send(
+    const url = await ensureQueue(local.clients, 'roundtrip');
+    const sent = await local.clients.sqs.send(
       new SendMessageCommand({
         QueueUrl: url,
         MessageBody: '{"reason":"SCHEMA_INVALID","emoji":"🚚"}',
@@ -60,7 +54,7 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
         },
       }),
     );
-    const { Messages } = await clients.sqs.send(
+    const { Messages } = await local.clients.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: url,
         MessageAttributeNames: ['All'],
@@ -74,28 +68,30 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
     assert.deepEqual([...(message?.MessageAttributes?.raw?.BinaryValue ?? [])], [0, 1, 2, 255]);
     assert.equal(message?.MD5OfMessageAttributes, sent.MD5OfMessageAttributes);
     assert.equal(message?.Attributes?.ApproximateReceiveCount, '1');
-    await clients.sqs.send(
+    await local.clients.sqs.send(
       new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle }),
     );
     // Deleting twice is not an error in SQS.
-    await clients.sqs.send(
+    await local.clients.sqs.send(
       new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message!.ReceiptHandle }),
     );
-    assert.equal((await attributesOf(clients, url)).ApproximateNumberOfMessages, '0');
+    assert.equal((await attributesOf(local.clients, url)).ApproximateNumberOfMessages, '0');
   });
 
   it('hides a received message for the visibility timeout, then delivers it again', async () => {
-    const url = await ensureQueue(clients, 'visibility');
-    await clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'once' }));
-    const first = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: 1 }));
+    const url = await ensureQueue(local.clients, 'visibility');
+    await local.clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'once' }));
+    const first = await local.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: 1 }),
+    );
     assert.equal(first.Messages?.length, 1);
-    const attributes = await attributesOf(clients, url);
+    const attributes = await attributesOf(local.clients, url);
     assert.equal(attributes.ApproximateNumberOfMessages, '0');
     assert.equal(attributes.ApproximateNumberOfMessagesNotVisible, '1');
-    const hidden = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+    const hidden = await local.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
     assert.equal(hidden.Messages, undefined);
     // Long polling returns as soon as the message turns visible again.
-    const again = await clients.sqs.send(
+    const again = await local.clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
     );
     assert.equal(again.Messages?.[0]?.MessageId, first.Messages?.[0]?.MessageId);
@@ -103,7 +99,7 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
     assert.notEqual(again.Messages?.[0]?.ReceiptHandle, first.Messages?.[0]?.ReceiptHandle);
     // The first receive's handle is stale now.
     await assert.rejects(
-      clients.sqs.send(
+      local.clients.sqs.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: url,
           ReceiptHandle: first.Messages![0]!.ReceiptHandle,
@@ -113,64 +109,67 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
       { name: 'MessageNotInflight' },
     );
     // Visibility 0 on the live handle makes it receivable at once.
-    await clients.sqs.send(
+    await local.clients.sqs.send(
       new ChangeMessageVisibilityCommand({
         QueueUrl: url,
         ReceiptHandle: again.Messages![0]!.ReceiptHandle,
         VisibilityTimeout: 0,
       }),
     );
-    const third = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+    const third = await local.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
     assert.equal(third.Messages?.[0]?.MessageId, first.Messages?.[0]?.MessageId);
   });
 
   it('long polling wakes up on a message sent while it waits', async () => {
-    const url = await ensureQueue(clients, 'longpoll');
-    const waiting = clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 10 }));
+    const url = await ensureQueue(local.clients, 'longpoll');
+    const waiting = local.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 10 }));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'late' }));
+    await local.clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'late' }));
     assert.equal((await waiting).Messages?.[0]?.Body, 'late');
   });
 
   it('moves a message to the dead-letter queue after maxReceiveCount receives', async () => {
-    const dlqUrl = await ensureQueue(clients, 'redrive-dlq');
-    const { QueueArn: dlqArn } = await attributesOf(clients, dlqUrl);
-    const url = await ensureQueue(clients, 'redrive-source', {
+    const dlqUrl = await ensureQueue(local.clients, 'redrive-dlq');
+    const { QueueArn: dlqArn } = await attributesOf(local.clients, dlqUrl);
+    const url = await ensureQueue(local.clients, 'redrive-source', {
       VisibilityTimeout: '0',
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
     });
-    await clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'poison' }));
+    await local.clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'poison' }));
     for (let receive = 1; receive <= 2; receive += 1) {
-      const { Messages } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+      const { Messages } = await local.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
       assert.equal(Messages?.[0]?.Body, 'poison', `receive ${receive}`);
     }
-    const third = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+    const third = await local.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
     assert.equal(third.Messages, undefined);
-    const { Messages } = await clients.sqs.send(
+    const { Messages } = await local.clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MessageSystemAttributeNames: ['All'] }),
     );
     assert.equal(Messages?.[0]?.Body, 'poison');
     assert.equal(
       Messages?.[0]?.Attributes?.DeadLetterQueueSourceArn,
-      (await attributesOf(clients, url)).QueueArn,
+      (await attributesOf(local.clients, url)).QueueArn,
     );
   });
 
   it('validates batches like SQS: whole-call errors and per-entry failures', async () => {
-    const url = await ensureQueue(clients, 'batch');
+    const url = await ensureQueue(local.clients, 'batch');
     const entries = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ Id: `e${i}`, MessageBody: `m${i}` }));
     await assert.rejects(
-      clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries(11) })),
+      local.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries(11) })),
       {
         name: 'TooManyEntriesInBatchRequest',
       },
     );
-    await assert.rejects(clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [] })), {
-      name: 'EmptyBatchRequest',
-    });
     await assert.rejects(
-      clients.sqs.send(
+      local.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [] })),
+      {
+        name: 'EmptyBatchRequest',
+      },
+    );
+    await assert.rejects(
+      local.clients.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: url,
           Entries: [
@@ -181,7 +180,7 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
       ),
       { name: 'BatchEntryIdsNotDistinct' },
     );
-    const result = await clients.sqs.send(
+    const result = await local.clients.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: url,
         Entries: [...entries(3), { Id: 'bad', MessageBody: 'control \u0000 char' }],
@@ -192,11 +191,11 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
     assert.equal(result.Failed?.[0]?.Id, 'bad');
     assert.equal(result.Failed?.[0]?.Code, 'InvalidMessageContents');
 
-    const { Messages } = await clients.sqs.send(
+    const { Messages } = await local.clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }),
     );
     assert.equal(Messages?.length, 3);
-    const deleted = await clients.sqs.send(
+    const deleted = await local.clients.sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: url,
         Entries: [
@@ -207,7 +206,7 @@ describe('SQS stand-in with the real @aws-sdk/client-sqs', () => {
     );
     assert.equal(deleted.Successful?.length, 3);
     assert.equal(deleted.Failed?.[0]?.Code, 'ReceiptHandleIsInvalid');
-    const attributes = await attributesOf(clients, url);
+    const attributes = await attributesOf(local.clients, url);
     assert.equal(attributes.ApproximateNumberOfMessages, '0');
     assert.equal(attributes.ApproximateNumberOfMessagesNotVisible, '0');
   });

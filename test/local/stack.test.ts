@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { ensureBucket, ensureStream, ensureTable, LEASE_TABLE_HASH_KEY } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { localClientsConfig } from '../../local/stack.ts';
+import { useLocalStack } from '../support/local-stack.ts';
 
 /** Raw HTTP, to check what the SDK never sends: the stand-ins answer like AWS, never crash. */
 async function call(endpoint: string, headers: Record<string, string>, body: string) {
@@ -14,39 +15,29 @@ async function call(endpoint: string, headers: Record<string, string>, body: str
 }
 
 describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-
-  before(async () => {
-    stack = await startLocalStack();
-    clients = createAwsClients(localClientsConfig(stack));
-  });
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-  });
+  const local = useLocalStack();
 
   it('serves every endpoint on an ephemeral 127.0.0.1 port', () => {
-    const urls = Object.values(stack.endpoints);
+    const urls = Object.values(local.stack.endpoints);
     assert.equal(new Set(urls).size, urls.length);
     for (const url of urls) assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('puts and gets a Kinesis record on the shard its partition key hashes to', async () => {
-    await ensureStream(clients, 'stack-test', 1);
+    await ensureStream(local.clients, 'stack-test', 1);
     // Creating twice is a no-op, not an error.
-    await ensureStream(clients, 'stack-test', 1);
-    const put = await clients.kinesis.send(
+    await ensureStream(local.clients, 'stack-test', 1);
+    const put = await local.clients.kinesis.send(
       new PutRecordCommand({ StreamName: 'stack-test', PartitionKey: 'dev-1', Data: Buffer.from('hello') }),
     );
-    const { ShardIterator } = await clients.kinesis.send(
+    const { ShardIterator } = await local.clients.kinesis.send(
       new GetShardIteratorCommand({
         StreamName: 'stack-test',
         ShardId: put.ShardId,
         ShardIteratorType: 'TRIM_HORIZON',
       }),
     );
-    const { Records } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+    const { Records } = await local.clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
     assert.equal(Records?.length, 1);
     assert.equal(Buffer.from(Records![0]!.Data!).toString(), 'hello');
     assert.equal(Records![0]!.PartitionKey, 'dev-1');
@@ -54,32 +45,36 @@ describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP'
   });
 
   it('puts and gets a DynamoDB item', async () => {
-    await ensureTable(clients, 'stack-leases', LEASE_TABLE_HASH_KEY);
-    await ensureTable(clients, 'stack-leases', LEASE_TABLE_HASH_KEY);
-    await clients.dynamodb.send(
+    await ensureTable(local.clients, 'stack-leases', LEASE_TABLE_HASH_KEY);
+    await ensureTable(local.clients, 'stack-leases', LEASE_TABLE_HASH_KEY);
+    await local.clients.dynamodb.send(
       new PutItemCommand({
         TableName: 'stack-leases',
         Item: { leaseKey: { S: 'shardId-000000000000' }, leaseCounter: { N: '7' } },
       }),
     );
-    const { Item } = await clients.dynamodb.send(
+    const { Item } = await local.clients.dynamodb.send(
       new GetItemCommand({ TableName: 'stack-leases', Key: { leaseKey: { S: 'shardId-000000000000' } } }),
     );
     assert.deepEqual(Item?.leaseCounter, { N: '7' });
   });
 
   it('puts and gets an S3 object (path-style, S3RVER credentials)', async () => {
-    await ensureBucket(clients, 'stack-bucket');
-    await ensureBucket(clients, 'stack-bucket');
-    await clients.s3.send(new PutObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json', Body: '{"x":1}' }));
-    const object = await clients.s3.send(new GetObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json' }));
+    await ensureBucket(local.clients, 'stack-bucket');
+    await ensureBucket(local.clients, 'stack-bucket');
+    await local.clients.s3.send(
+      new PutObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json', Body: '{"x":1}' }),
+    );
+    const object = await local.clients.s3.send(
+      new GetObjectCommand({ Bucket: 'stack-bucket', Key: 'a/b.json' }),
+    );
     assert.equal(await object.Body?.transformToString(), '{"x":1}');
   });
 
   it('injects throttling and 5xx at the wire of kinesalite and dynalite; the SDK retries them', async () => {
-    const oneShot = createAwsClients({ ...localClientsConfig(stack), maxAttempts: 1 });
+    const oneShot = createAwsClients({ ...localClientsConfig(local.stack), maxAttempts: 1 });
     try {
-      stack.faults.kinesis.injectFault({
+      local.stack.faults.kinesis.injectFault({
         action: 'PutRecord',
         statusCode: 400,
         type: 'ProvisionedThroughputExceededException',
@@ -90,7 +85,7 @@ describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP'
         ),
         { name: 'ProvisionedThroughputExceededException' },
       );
-      stack.faults.dynamodb.injectFault({ action: 'GetItem', statusCode: 500 });
+      local.stack.faults.dynamodb.injectFault({ action: 'GetItem', statusCode: 500 });
       await assert.rejects(
         oneShot.dynamodb.send(
           new GetItemCommand({ TableName: 'stack-leases', Key: { leaseKey: { S: 'shardId-000000000000' } } }),
@@ -102,8 +97,8 @@ describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP'
       oneShot.destroy();
     }
     // With the SDK's default three attempts, one injected fault is absorbed by a retry.
-    stack.faults.kinesis.injectFault({ action: 'PutRecord', statusCode: 500 });
-    const put = await clients.kinesis.send(
+    local.stack.faults.kinesis.injectFault({ action: 'PutRecord', statusCode: 500 });
+    const put = await local.clients.kinesis.send(
       new PutRecordCommand({ StreamName: 'stack-test', PartitionKey: 'k', Data: Buffer.from('y') }),
     );
     assert.equal(put.$metadata.attempts, 2);
@@ -115,7 +110,7 @@ describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP'
   };
 
   it('answers protocol errors in the service error shape', async () => {
-    const firehose = stack.endpoints.firehose;
+    const firehose = local.stack.endpoints.firehose;
     const unsigned = await call(firehose, { 'x-amz-target': 'Firehose_20150804.ListDeliveryStreams' }, '{}');
     assert.equal(unsigned.status, 403);
     assert.equal(unsigned.body.__type, 'MissingAuthenticationTokenException');
@@ -149,7 +144,7 @@ describe('local stack: kinesalite, dynalite, s3rver and the stand-ins over HTTP'
   });
 
   it('qualifies SQS error types with the SQS namespace, as the JSON protocol does', async () => {
-    const response = await fetch(stack.endpoints.sqs, {
+    const response = await fetch(local.stack.endpoints.sqs, {
       method: 'POST',
       headers: {
         ...signed,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import { describe, it } from 'node:test';
 import { createS3SnapshotStore } from '../../consumers/leases/snapshot-store.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
@@ -8,7 +7,7 @@ import { createRecordProcessor } from '../../consumers/processor/record-processo
 import { createHandler, type KinesisStreamEvent } from '../../consumers/runtimes/lambda.ts';
 import { createFirehoseSink } from '../../consumers/sinks/firehose-sink.ts';
 import { createSqsDlqSink } from '../../consumers/sinks/sqs-dlq-sink.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { useLocalStack } from '../support/local-stack.ts';
 import { deliveredLines, isolatedResources, type TestRecord, telemetry } from './helpers.ts';
 
 const SHARD = 'shardId-000000000003';
@@ -28,21 +27,11 @@ function event(records: readonly TestRecord[], firstSequence: number, arrivalMs:
 }
 
 describe('Lambda handler (Kinesis event source mapping)', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-
-  before(async () => {
-    stack = await startLocalStack({ firehoseTickMs: 50 });
-    clients = createAwsClients(localClientsConfig(stack));
-  });
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-  });
+  const local = useLocalStack({ firehoseTickMs: 50 });
 
   it('reports a failed device from its first record, keeps the others, and carries state so the retry is exact', async () => {
-    const resources = await isolatedResources(clients, 'lambda', 1);
-    const sinkOptions = { client: clients.firehose, baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 };
+    const resources = await isolatedResources(local.clients, 'lambda', 1);
+    const sinkOptions = { client: local.clients.firehose, baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 };
     const handler = createHandler({
       sinks: {
         results: createFirehoseSink({
@@ -53,10 +42,10 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
           ...sinkOptions,
           deliveryStreamName: resources.names.rawDeliveryStream,
         }),
-        dlq: createSqsDlqSink({ client: clients.sqs, queueUrl: resources.dlqUrl, baseDelayMs: 1 }),
+        dlq: createSqsDlqSink({ client: local.clients.sqs, queueUrl: resources.dlqUrl, baseDelayMs: 1 }),
       },
       snapshots: createS3SnapshotStore({
-        client: clients.s3,
+        client: local.clients.s3,
         bucket: resources.names.bucket,
         streamName: resources.names.stream,
         inlineMaxBytes: -1,
@@ -72,21 +61,21 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
 
     // dev-1's results cannot be delivered in the second batch.
     const second = telemetry(3, 4, 8, baseMs);
-    stack.standIns.firehose.failRecords({
+    local.stack.standIns.firehose.failRecords({
       deliveryStream: resources.names.resultsDeliveryStream,
       match: (data) => data.includes('"deviceId":"dev-1"'),
     });
     const response = await handler(event(second, 200, arrival));
     const firstOfDev1 = second.findIndex((record) => record.deviceId === 'dev-1');
     assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: String(200 + firstOfDev1) }] });
-    stack.standIns.firehose.clearRecordFailures();
+    local.stack.standIns.firehose.clearRecordFailures();
 
     // Lambda retries from the lowest reported sequence number.
     const retry = second.slice(firstOfDev1);
     assert.deepEqual(await handler(event(retry, 200 + firstOfDev1, arrival)), { batchItemFailures: [] });
 
-    await stack.standIns.firehose.flush();
-    const readings = (await deliveredLines(clients, resources.names.bucket, 'results/')).filter(
+    await local.stack.standIns.firehose.flush();
+    const readings = (await deliveredLines(local.clients, resources.names.bucket, 'results/')).filter(
       (line) => line.kind === 'reading',
     );
     const ids = readings.map((line) => line.id);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
-import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { PartialDeliveryError } from '../../consumers/contract/errors.ts';
 import type { Rejection } from '../../consumers/contract/outputs.ts';
 import { RejectReason } from '../../consumers/contract/reasons.ts';
@@ -10,7 +9,7 @@ import type { EncodedOutput } from '../../consumers/processor/types.ts';
 import { chunkBySize } from '../../consumers/sinks/chunk.ts';
 import { createFirehoseSink, FIREHOSE_LIMITS } from '../../consumers/sinks/firehose-sink.ts';
 import { createSqsDlqSink, dlqMessageBody } from '../../consumers/sinks/sqs-dlq-sink.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { useLocalStack } from '../support/local-stack.ts';
 import { deliveredLines, isolatedResources } from './helpers.ts';
 
 function output(index: number, padding = 0): EncodedOutput {
@@ -81,26 +80,16 @@ describe('chunkBySize', () => {
 });
 
 describe('sinks against the embedded stack', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-
-  before(async () => {
-    stack = await startLocalStack({ firehoseTickMs: 50 });
-    clients = createAwsClients(localClientsConfig(stack));
-  });
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-  });
+  const local = useLocalStack({ firehoseTickMs: 50 });
 
   it('Firehose sink under per-record failures: every record lands, only failed entries are re-sent, with their ids unchanged', async () => {
-    const resources = await isolatedResources(clients, 'sink-a', 1);
+    const resources = await isolatedResources(local.clients, 'sink-a', 1);
     const stream = resources.names.resultsDeliveryStream;
     // Every third record fails, 400 failures in all: several rounds of partial retries.
-    stack.standIns.firehose.failRecords({ deliveryStream: stream, fraction: 1 / 3, times: 400 });
+    local.stack.standIns.firehose.failRecords({ deliveryStream: stream, fraction: 1 / 3, times: 400 });
     const resent: number[] = [];
     const sink = createFirehoseSink({
-      client: clients.firehose,
+      client: local.clients.firehose,
       deliveryStreamName: stream,
       baseDelayMs: 1,
       maxDelayMs: 5,
@@ -109,10 +98,10 @@ describe('sinks against the embedded stack', () => {
     });
     const outputs = Array.from({ length: 1100 }, (_, i) => output(i));
     await sink.deliver(outputs);
-    stack.standIns.firehose.clearRecordFailures();
-    await stack.standIns.firehose.flush(stream);
+    local.stack.standIns.firehose.clearRecordFailures();
+    await local.stack.standIns.firehose.flush(stream);
 
-    const lines = await deliveredLines(clients, resources.names.bucket, 'results/');
+    const lines = await deliveredLines(local.clients, resources.names.bucket, 'results/');
     const ids = new Set(lines.map((line) => line.id));
     assert.equal(ids.size, outputs.length, 'every output delivered');
     for (const o of outputs) assert.ok(ids.has(o.id));
@@ -126,14 +115,14 @@ describe('sinks against the embedded stack', () => {
   });
 
   it('Firehose sink gives up with PartialDeliveryError when records keep failing', async () => {
-    const resources = await isolatedResources(clients, 'sink-b', 1);
+    const resources = await isolatedResources(local.clients, 'sink-b', 1);
     const stream = resources.names.resultsDeliveryStream;
-    stack.standIns.firehose.failRecords({
+    local.stack.standIns.firehose.failRecords({
       deliveryStream: stream,
       match: (data) => data.includes('"dev-3:r:3"'),
     });
     const sink = createFirehoseSink({
-      client: clients.firehose,
+      client: local.clients.firehose,
       deliveryStreamName: stream,
       baseDelayMs: 1,
       maxAttempts: 3,
@@ -142,12 +131,12 @@ describe('sinks against the embedded stack', () => {
       sink.deliver(Array.from({ length: 10 }, (_, i) => output(i))),
       (error: unknown) => error instanceof PartialDeliveryError && error.failedCount === 1 && error.retryable,
     );
-    stack.standIns.firehose.clearRecordFailures();
+    local.stack.standIns.firehose.clearRecordFailures();
   });
 
   it('Firehose sink refuses an output over 1000 KiB with a clear error instead of retrying it forever', async () => {
     const sink = createFirehoseSink({
-      client: clients.firehose,
+      client: local.clients.firehose,
       deliveryStreamName: 'unused',
       maxAttempts: 1,
     });
@@ -155,8 +144,8 @@ describe('sinks against the embedded stack', () => {
   });
 
   it('DLQ sink sends every rejection with reason code, message and original bytes, in batches of 10', async () => {
-    const resources = await isolatedResources(clients, 'sink-c', 1);
-    const sink = createSqsDlqSink({ client: clients.sqs, queueUrl: resources.dlqUrl, baseDelayMs: 1 });
+    const resources = await isolatedResources(local.clients, 'sink-c', 1);
+    const sink = createSqsDlqSink({ client: local.clients.sqs, queueUrl: resources.dlqUrl, baseDelayMs: 1 });
     const rejections: Rejection[] = Array.from({ length: 23 }, (_, i) => ({
       kind: 'rejection',
       id: `shardId-000000000000:${1000 + i}`,
@@ -168,7 +157,7 @@ describe('sinks against the embedded stack', () => {
     await sink.send(rejections);
     const received: Array<{ body: Rejection; reason: string | undefined }> = [];
     while (received.length < rejections.length) {
-      const page = await clients.sqs.send(
+      const page = await local.clients.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: resources.dlqUrl,
           MaxNumberOfMessages: 10,

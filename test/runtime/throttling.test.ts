@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import { describe, it } from 'node:test';
+import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
@@ -10,7 +10,8 @@ import { createRecordProcessor } from '../../consumers/processor/record-processo
 import { HeldLease } from '../../consumers/runtimes/held-lease.ts';
 import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
 import { runShardWorker } from '../../consumers/runtimes/shard-worker.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { localClientsConfig } from '../../local/stack.ts';
+import { useLocalStack } from '../support/local-stack.ts';
 import { eventually, isolatedResources, putRecords, telemetry } from './helpers.ts';
 
 /**
@@ -50,21 +51,15 @@ function faultyKinesis(
 }
 
 describe('shard worker under throttling and 5xx at the wire', () => {
-  let stack: LocalStack;
-  let clients: AwsClients;
-
-  before(async () => {
-    stack = await startLocalStack({ firehoseTickMs: 100 });
-    clients = createAwsClients(localClientsConfig(stack));
-  });
-  after(async () => {
-    clients.destroy();
-    await stack.stop();
-  });
+  const local = useLocalStack({ firehoseTickMs: 100 });
 
   it('backs off and carries on until every record is processed and checkpointed', async () => {
-    const resources = await isolatedResources(clients, 'throttle', 1);
-    const last = await putRecords(clients, resources.names.stream, telemetry(4, 0, 30, Date.now() - 60_000));
+    const resources = await isolatedResources(local.clients, 'throttle', 1);
+    const last = await putRecords(
+      local.clients,
+      resources.names.stream,
+      telemetry(4, 0, 30, Date.now() - 60_000),
+    );
     const [shardId, lastSequence] = [...last][0]!;
     const faults = [
       { status: 400, type: 'ProvisionedThroughputExceededException' },
@@ -73,31 +68,34 @@ describe('shard worker under throttling and 5xx at the wire', () => {
       { status: 400, type: 'LimitExceededException' },
       { status: 503, type: 'ServiceUnavailable' },
     ];
-    const proxy = faultyKinesis(new URL(stack.endpoints.kinesis), faults);
+    const proxy = faultyKinesis(new URL(local.stack.endpoints.kinesis), faults);
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     // No SDK-level retries: every injected fault reaches the worker's own backoff.
     const throttled = createAwsClients({
-      ...localClientsConfig(stack),
-      endpoints: { ...stack.endpoints, kinesis: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` },
+      ...localClientsConfig(local.stack),
+      endpoints: {
+        ...local.stack.endpoints,
+        kinesis: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      },
       maxAttempts: 1,
     });
     const emf: string[] = [];
     try {
-      const table = new LeaseTable(clients.dynamodb, resources.names.leaseTable);
+      const table = new LeaseTable(local.clients.dynamodb, resources.names.leaseTable);
       await table.createLeaseIfAbsent({ leaseKey: shardId, checkpoint: 'TRIM_HORIZON', parentShardIds: [] });
       const lease = new HeldLease(table, (await table.takeLease((await table.getLease(shardId))!, 't'))!);
       const parts = await createRuntimeParts(
         {
-          region: stack.region,
+          region: local.stack.region,
           streamName: resources.names.stream,
           leaseTableName: resources.names.leaseTable,
           bucket: resources.names.bucket,
           resultsDeliveryStream: resources.names.resultsDeliveryStream,
           rawDeliveryStream: resources.names.rawDeliveryStream,
           dlqUrl: resources.dlqUrl,
-          endpoints: stack.endpoints,
+          endpoints: local.stack.endpoints,
         },
-        clients,
+        local.clients,
       );
       const stop = new AbortController();
       const metrics = createMetrics({ write: (line) => emf.push(line) });
