@@ -13,6 +13,7 @@ import S3rver from 's3rver';
 import type { AwsClientsConfig } from '../consumers/aws/clients.ts';
 import { createAwsClients } from '../consumers/aws/clients.ts';
 import { ConfigError } from '../consumers/contract/errors.ts';
+import type { DeliveryStats } from './eventbridge/delivery.ts';
 import { createEventBridgeStandIn, type EventBridgeStandIn } from './eventbridge/service.ts';
 import { createFirehoseStandIn, type FirehoseStandIn } from './firehose/service.ts';
 import { createSqsStandIn, type SqsStandIn } from './sqs/service.ts';
@@ -58,10 +59,26 @@ export interface LocalEndpoints {
   sagemakerRuntime?: string;
 }
 
+/**
+ * What the application side needs from the embedded stack, wherever it runs: its endpoints, the few
+ * operator actions a local run uses (AWS does them on its own schedule), and stop. Implemented in this
+ * process by `startLocalStack` and across a process boundary by `startLocalStackProcess`.
+ */
 export interface LocalStack {
   readonly endpoints: LocalEndpoints;
   readonly region: string;
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Delivers every buffered Firehose record to S3 now (AWS waits for the buffer interval); resolves with the objects written. */
+  flushFirehose(): Promise<number>;
+  /** Resolves once EventBridge has delivered, retried to exhaustion or dead-lettered everything it accepted. */
+  drainEventBridge(): Promise<void>;
+  /** EventBridge's delivery counters since the stack started. */
+  eventBridgeStats(): Promise<DeliveryStats>;
+  stop(): Promise<void>;
+}
+
+/** The stack in this process: the same, plus direct handles for tests (wire faults, stand-in internals). */
+export interface EmbeddedLocalStack extends LocalStack {
   /**
    * Wire-fault hooks for kinesalite and dynalite (e.g. throttle the next GetRecords); the stand-ins
    * have the same hook on `standIns.<name>.service`.
@@ -73,7 +90,6 @@ export interface LocalStack {
     readonly eventbridge: EventBridgeStandIn;
     readonly sqs: SqsStandIn;
   };
-  stop(): Promise<void>;
 }
 
 /** The client configuration that points every SDK client at the stack. */
@@ -81,7 +97,7 @@ export function localClientsConfig(stack: LocalStack): AwsClientsConfig {
   return { region: stack.region, endpoints: { ...stack.endpoints }, credentials: { ...stack.credentials } };
 }
 
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<EmbeddedLocalStack> {
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? 'us-east-1';
   const transitionMs = options.transitionMs ?? 20;
@@ -178,6 +194,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: { ...LOCAL_CREDENTIALS },
       faults,
       standIns: { firehose, eventbridge, sqs },
+      flushFirehose: async () => (await firehose.flush()).length,
+      drainEventBridge: () => eventbridge.drain(),
+      eventBridgeStats: async () => ({ ...eventbridge.stats() }),
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -91,8 +91,20 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   const resources = await ensureResources(clients, props.names ?? {}, { shardCount: shards });
   const { names } = resources;
   const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
-  const eventbridge = stack.standIns.eventbridge;
-  const busBefore = { ...eventbridge.stats() };
+  const busBefore = await stack.eventBridgeStats();
+  // The stack may run in another process: progress lines show the latest counters fetched, not a live read.
+  let busNow = busBefore;
+  let busAsked = 0;
+  let busAnswered = 0;
+  const refreshBus = async (): Promise<void> => {
+    const asked = ++busAsked;
+    const stats = await stack.eventBridgeStats();
+    // A slow answer to an older question must not replace a newer one.
+    if (asked > busAnswered) {
+      busAnswered = asked;
+      busNow = stats;
+    }
+  };
   const fleet: ConsumerFleet = await startConsumerFleet(
     {
       streamName: names.stream,
@@ -117,14 +129,11 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   let phase: PipelinePhase = 'simulating';
   let sent = 0;
   let total = planSimulation(simulationConfig, startedAt).totalRecords;
-  const busDelta = () => {
-    const now = eventbridge.stats();
-    return {
-      delivered: now.delivered - busBefore.delivered,
-      deadLettered: now.deadLettered - busBefore.deadLettered,
-      lost: now.lost - busBefore.lost,
-    };
-  };
+  const busDelta = () => ({
+    delivered: busNow.delivered - busBefore.delivered,
+    deadLettered: busNow.deadLettered - busBefore.deadLettered,
+    lost: busNow.lost - busBefore.lost,
+  });
   let lagSamplesReported = 0;
   const recentLagP99 = (): number | null => {
     const recent = counters.lag.percentiles(lagSamplesReported).p99;
@@ -150,7 +159,10 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   const timer =
     onProgress === undefined
       ? undefined
-      : setInterval(() => onProgress(progress()), props.progressIntervalMs ?? 1000);
+      : setInterval(() => {
+          onProgress(progress());
+          refreshBus().catch(() => {});
+        }, props.progressIntervalMs ?? 1000);
 
   const groundTruth = new MemoryGroundTruth();
   let simulation: SimulationReport;
@@ -177,7 +189,8 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
 
       // Everything the bus accepted is either in the stream or in its DLQ once it has drained.
       phase = 'draining';
-      await eventbridge.drain();
+      await stack.drainEventBridge();
+      await refreshBus();
       const inStream = simulation.expected.sentVia.kinesis + busDelta().delivered;
       const settled = await waitUntil(() => counters.recordsIn >= inStream, props.settleTimeoutMs ?? 120_000);
       if (!settled) {
@@ -188,7 +201,7 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       await fleet.stop();
     }
     phase = 'flushing';
-    await stack.standIns.firehose.flush();
+    await stack.flushFirehose();
   } finally {
     if (timer !== undefined) clearInterval(timer);
   }

@@ -18,9 +18,10 @@ import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
+import { startLocalStackProcess } from '../../local/process/stack-process.ts';
 import { ensureResources } from '../../local/resources.ts';
 import { localRuntimeConfig } from '../../local/runtime-config.ts';
-import { LOCAL_ACCOUNT_ID, type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { LOCAL_ACCOUNT_ID, type LocalStack, localClientsConfig } from '../../local/stack.ts';
 import { startConsumerFleet, waitUntil } from '../../pipeline/consumers.ts';
 import { scanStream } from '../../pipeline/raw-read.ts';
 import { parseSimulationConfig } from '../../sim/config.ts';
@@ -104,7 +105,7 @@ async function startFleet(
 }
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack();
+  const stack = await startLocalStackProcess();
   const clients = createAwsClients(localClientsConfig(stack));
   try {
     // 1. Catch-up: the stream holds every record before the consumers start.

@@ -13,8 +13,9 @@
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
+import { startLocalStackProcess } from '../../local/process/stack-process.ts';
 import { ensureResources } from '../../local/resources.ts';
-import { LOCAL_ACCOUNT_ID, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { LOCAL_ACCOUNT_ID, localClientsConfig } from '../../local/stack.ts';
 import { runReplay } from '../../pipeline/replay.ts';
 import { parseSimulationConfig } from '../../sim/config.ts';
 import { runSimulation } from '../../sim/simulate.ts';
@@ -30,7 +31,7 @@ const emit = (line: Record<string, unknown>): void => {
 };
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack();
+  const stack = await startLocalStackProcess();
   const clients = createAwsClients(localClientsConfig(stack));
   try {
     const resources = await ensureResources(clients, {}, { shardCount: shards, bufferIntervalSeconds: 900 });
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
       { workers, perRecordVerdicts: false, runId: 'bench', bufferIntervalSeconds: 900 },
       {
         clients,
-        flushFirehose: () => stack.standIns.firehose.flush(),
+        flushFirehose: () => stack.flushFirehose(),
         logger: silentLogger,
         metrics: createMetrics({ write: () => {} }),
       },

@@ -3,7 +3,8 @@ import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { ConfigError, FleetstreamError } from '../../consumers/contract/errors.ts';
 import { createLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
-import { localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { startLocalStackProcess } from '../../local/process/stack-process.ts';
+import { localClientsConfig } from '../../local/stack.ts';
 import { progressWriter } from '../../pipeline/progress.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { composeSummary, renderSummary } from '../../pipeline/summary.ts';
@@ -98,7 +99,7 @@ export const startCommand: CliCommand = {
     const metrics = createMetrics({ write: () => {} });
 
     if (!quiet) process.stderr.write('fleetstream start: starting the embedded stack\n');
-    const stack = await startLocalStack();
+    const stack = await startLocalStackProcess();
     const clients = createAwsClients(localClientsConfig(stack));
     const abort = new AbortController();
     const onSignal = () => abort.abort(new FleetstreamError('INTERRUPTED', 'interrupted'));

@@ -13,11 +13,11 @@ import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import { createFirehoseSink } from '../../consumers/sinks/firehose-sink.ts';
 import { ensureBucket, ensureDeliveryStream, ensureTable } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { envelope, type ReadingSpec, record } from '../core/fixtures.ts';
 
 export interface Harness {
-  readonly stack: LocalStack;
+  readonly stack: EmbeddedLocalStack;
   readonly clients: AwsClients;
   readonly urls: CorrectionQueueUrls;
   /** Delivers results and archive through Firehose (buffered until `flush`). */

@@ -5,7 +5,7 @@ import { ownsPartitionKey } from '../../consumers/leases/hash-range.ts';
 import { listAllShards } from '../../consumers/leases/shard-sync.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { readResults } from '../../pipeline/inventory.ts';
 import { runReplay } from '../../pipeline/replay.ts';
 import { type PipelineRun, runPipeline } from '../../pipeline/run.ts';
@@ -13,7 +13,7 @@ import { type PipelineRun, runPipeline } from '../../pipeline/run.ts';
 const quiet = { logger: silentLogger, metrics: createMetrics({ write: () => {} }) };
 
 describe('replay after a full run', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
   let run: PipelineRun;
   let liveIds: Set<string>;

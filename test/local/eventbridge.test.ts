@@ -7,7 +7,7 @@ import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.t
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import { TELEMETRY_DETAIL_TYPE, TELEMETRY_SOURCE } from '../../consumers/contract/telemetry.ts';
 import { type EnsuredResources, ensureResources } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 
 const telemetry = (detail: object, overrides: object = {}) => ({
   EventBusName: DEFAULT_NAMES.bus,
@@ -41,7 +41,7 @@ async function readStream(clients: AwsClients, stream: string) {
 }
 
 describe('EventBridge stand-in: PutEvents → rule → Kinesis with the real SDK clients', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
   let resources: EnsuredResources;
 

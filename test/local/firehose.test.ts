@@ -11,7 +11,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { partitionOf, S3_PREFIXES } from '../../consumers/contract/layout.ts';
 import { ensureBucket, ensureDeliveryStream } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 
 const BUCKET = 'firehose-test';
 const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
@@ -41,7 +41,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 50
 }
 
 describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
 
   before(async () => {

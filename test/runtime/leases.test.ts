@@ -9,7 +9,7 @@ import { LeaseTable } from '../../consumers/leases/lease-table.ts';
 import { createS3SnapshotStore } from '../../consumers/leases/snapshot-store.ts';
 import { HeldLease, LeaseLostError } from '../../consumers/runtimes/held-lease.ts';
 import { ensureBucket } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 
 function lease(key: string, owner: string | undefined, extra: Partial<Lease> = {}): Lease {
   return {
@@ -116,7 +116,7 @@ describe('hash ranges', () => {
 });
 
 describe('lease table on dynalite', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
   let table: LeaseTable;
 

@@ -7,7 +7,7 @@ import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.t
 import { snapshotKey } from '../../consumers/leases/snapshot-store.ts';
 import type { EnsuredResources } from '../../local/resources.ts';
 import { localWorkerEnv } from '../../local/runtime-config.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { deliveredLines, isolatedResources, telemetry } from './helpers.ts';
 
 const SHARD = 'shardId-000000000000';
@@ -89,7 +89,7 @@ function kinesisRecords(fromSeq: number, toSeq: number, baseMs: number, firstSeq
 }
 
 describe('MultiLang child speaking the KCL protocol', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
   let resources: EnsuredResources;
   let env: NodeJS.ProcessEnv;

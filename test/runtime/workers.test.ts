@@ -14,7 +14,7 @@ import { type RunningWorker, startWorker } from '../../consumers/runtimes/worker
 import type { Sinks } from '../../consumers/sinks/ports.ts';
 import type { EnsuredResources } from '../../local/resources.ts';
 import { localRuntimeConfig, localWorkerEnv } from '../../local/runtime-config.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { deliveredLines, eventually, isolatedResources, putRecords, telemetry } from './helpers.ts';
 
 const LEASE_DURATION_MS = 3000;
@@ -23,7 +23,7 @@ const quietMetrics = createMetrics({ write: () => {} });
 /** Runs one in-process worker until `until` holds, then stops it gracefully. */
 async function runInProcess(
   clients: AwsClients,
-  stack: LocalStack,
+  stack: EmbeddedLocalStack,
   resources: EnsuredResources,
   until: (leases: Lease[]) => boolean,
   wrapSinks: (sinks: Sinks) => Sinks = (sinks) => sinks,
@@ -67,7 +67,7 @@ function allCheckpointed(last: Map<string, string>) {
 }
 
 function spawnWorker(
-  stack: LocalStack,
+  stack: EmbeddedLocalStack,
   resources: EnsuredResources,
   workerId: string,
 ): ChildProcess & { log: string } {
@@ -115,7 +115,7 @@ function byId(lines: Array<Record<string, unknown> & { id: string }>): Map<strin
 }
 
 describe('sharded workers against the embedded stack', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
   const baseMs = Date.now() - 300_000;
 

@@ -9,7 +9,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import { TELEMETRY_DETAIL_TYPE, TELEMETRY_SOURCE } from '../../consumers/contract/telemetry.ts';
 import { ensureResources } from '../../local/resources.ts';
-import { type LocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
+import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
 import { parseSimulationConfig } from '../../sim/config.ts';
 import { type EventLine, MemoryGroundTruth } from '../../sim/ground-truth.ts';
 import type { SimRecord } from '../../sim/inject.ts';
@@ -84,7 +84,7 @@ function streamedKey(record: StreamedRecord): string {
 }
 
 describe('simulator on the embedded stack', () => {
-  let stack: LocalStack;
+  let stack: EmbeddedLocalStack;
   let clients: AwsClients;
   before(async () => {
     stack = await startLocalStack();

@@ -2,14 +2,14 @@
 import { after, before } from 'node:test';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
 import {
-  type LocalStack,
+  type EmbeddedLocalStack,
   type LocalStackOptions,
   localClientsConfig,
   startLocalStack,
 } from '../../local/stack.ts';
 
 export interface LocalStackFixture {
-  readonly stack: LocalStack;
+  readonly stack: EmbeddedLocalStack;
   /** The real SDK clients, pointed at the stack. */
   readonly clients: AwsClients;
 }

@@ -1,0 +1,23 @@
+/**
+ * The IPC protocol between `startLocalStackProcess` (parent) and `stack-main.ts` (child): the child
+ * announces its endpoints once, then answers numbered requests for the stack's operator actions.
+ */
+import type { DeliveryStats } from '../eventbridge/delivery.ts';
+import type { LocalEndpoints } from '../stack.ts';
+
+export type StackRequest =
+  | { readonly id: number; readonly op: 'flushFirehose' }
+  | { readonly id: number; readonly op: 'drainEventBridge' }
+  | { readonly id: number; readonly op: 'eventBridgeStats' }
+  | { readonly id: number; readonly op: 'stop' };
+
+export type StackReply =
+  | {
+      readonly type: 'ready';
+      readonly endpoints: LocalEndpoints;
+      readonly region: string;
+      readonly credentials: { accessKeyId: string; secretAccessKey: string };
+    }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'reply'; readonly id: number; readonly value: number | DeliveryStats | null }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
