@@ -88,8 +88,17 @@ export class OutputCollector implements CalculationSink {
   readonly rejections: Rejection[] = [];
   readonly corrections: CorrectionRequest[] = [];
   readonly counts: BatchCounts = { in: 0, accepted: 0, rejected: 0, duplicates: 0 };
+  /** Set when a later stage (the model review) needs the scored readings themselves, not just their lines. */
+  readonly scoredReadings: ReadingResult[] | undefined;
+
+  constructor(keepScoredReadings = false) {
+    this.scoredReadings = keepScoredReadings ? [] : undefined;
+  }
 
   reading(result: ReadingResult, eventMs: number): void {
+    if (this.scoredReadings !== undefined && result.anomalyScore !== undefined) {
+      this.scoredReadings.push(result);
+    }
     this.results.push({
       id: result.id,
       kind: 'reading',
@@ -145,6 +154,7 @@ export class OutputCollector implements CalculationSink {
       rejections: this.rejections,
       corrections: this.corrections,
       counts: this.counts,
+      ...(this.scoredReadings === undefined ? {} : { scoredReadings: this.scoredReadings }),
     };
   }
 }

@@ -22,6 +22,8 @@ export interface RecordProcessorOptions {
    * @default {} — on, with the anomaly engine's documented defaults
    */
   readonly anomaly?: Partial<AnomalyConfig> | false;
+  /** Return the scored readings with each batch (`BatchOutcome.scoredReadings`). @default false */
+  readonly keepScoredReadings?: boolean;
 }
 
 export interface RestoreOptions {
@@ -38,6 +40,7 @@ export class RecordProcessor implements RecordProcessorApi {
   private calculator: DeviceCalculator;
   private readonly verifier: Verifier;
   private readonly newCalculator: () => DeviceCalculator;
+  private readonly keepScoredReadings: boolean;
 
   constructor(options: RecordProcessorOptions = {}) {
     this.config = options.config ?? parseFleetConfig();
@@ -48,6 +51,7 @@ export class RecordProcessor implements RecordProcessorApi {
     // Built here so a bad anomaly configuration fails at start-up, not on the first restore.
     this.calculator = this.newCalculator();
     this.verifier = new Verifier(this.config);
+    this.keepScoredReadings = options.keepScoredReadings ?? false;
   }
 
   get deviceCount(): number {
@@ -55,7 +59,7 @@ export class RecordProcessor implements RecordProcessorApi {
   }
 
   process(records: readonly StreamRecord[]): BatchOutcome {
-    const out = new OutputCollector();
+    const out = new OutputCollector(this.keepScoredReadings);
     const calculator = this.calculator;
     for (const record of records) {
       out.counts.in++;
@@ -90,7 +94,7 @@ export class RecordProcessor implements RecordProcessorApi {
   }
 
   flush(): BatchOutcome {
-    const out = new OutputCollector();
+    const out = new OutputCollector(this.keepScoredReadings);
     this.calculator.flush(out);
     return out.outcome();
   }

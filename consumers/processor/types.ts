@@ -2,7 +2,7 @@
  * What a runtime (embedded shard worker, MultiLang child, Lambda handler) gets back from the shared
  * record processor for one batch. Runtimes differ only in how they receive records and acknowledge them.
  */
-import type { CorrectionRequest, Rejection, StreamRecord } from '../contract/outputs.ts';
+import type { CorrectionRequest, ReadingResult, Rejection, StreamRecord } from '../contract/outputs.ts';
 
 /** One output ready for a sink: the JSON line plus what sinks need to route it. */
 export interface EncodedOutput {
@@ -36,6 +36,11 @@ export interface BatchOutcome {
   /** Correction requests for the correction handler (also written to results for audit). */
   readonly corrections: CorrectionRequest[];
   readonly counts: BatchCounts;
+  /**
+   * The readings the anomaly scorer saw, in stream order, each with its in-stream score; present only when
+   * the processor was created with `keepScoredReadings` (the model review's input).
+   */
+  readonly scoredReadings?: readonly ReadingResult[];
 }
 
 /** The shared record processor: pure apart from the state it carries between batches. */
@@ -55,4 +60,13 @@ export interface RecordProcessorApi {
   restore(snapshots: readonly Uint8Array[], options?: { ownsDevice?: (deviceId: string) => boolean }): void;
   /** Devices currently held in state. */
   readonly deviceCount: number;
+}
+
+/**
+ * An asynchronous step between processing a batch and delivering it, e.g. the served model's second
+ * opinion (models/review). Called once per batch, in stream order; it must not throw for service trouble
+ * (the batch then goes out as processed).
+ */
+export interface OutcomeStage {
+  review(outcome: BatchOutcome): Promise<BatchOutcome>;
 }

@@ -4,11 +4,16 @@
  * Nothing below knows whether the endpoints are AWS or the embedded stack.
  */
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { DEFAULT_ANOMALY_CONFIG } from '../../anomaly/config.ts';
 import { createSqsCorrectionSink } from '../../anomaly/correction/sink.ts';
+import { createModelClient } from '../../models/client/model-client.ts';
+import { createAnomalyCombiner } from '../../models/combine.ts';
+import { createModelReview } from '../../models/review/model-review.ts';
 import { type AwsClients, type AwsServiceName, createAwsClients } from '../aws/clients.ts';
 import { ConfigError } from '../contract/errors.ts';
 import { DEFAULT_NAMES } from '../contract/routing.ts';
 import { createS3SnapshotStore, type S3SnapshotStore } from '../leases/snapshot-store.ts';
+import type { OutcomeStage } from '../processor/types.ts';
 import { createFirehoseSink } from '../sinks/firehose-sink.ts';
 import type { Sinks } from '../sinks/ports.ts';
 import { createSqsDlqSink } from '../sinks/sqs-dlq-sink.ts';
@@ -35,9 +40,35 @@ export interface RuntimeConfig {
   readonly correctionsQueueUrl?: string | undefined;
   /** Env `FLEETSTREAM_ENDPOINT_<SERVICE>` (e.g. `FLEETSTREAM_ENDPOINT_KINESIS`). @default AWS regional endpoints */
   readonly endpoints: Partial<Record<AwsServiceName, string>>;
+  /**
+   * The served model's second opinion on in-stream alarms (models/review), on when env
+   * `FLEETSTREAM_MODEL_ENDPOINT` names a SageMaker endpoint.
+   * @default undefined — the in-stream detector decides alone
+   */
+  readonly model?: ModelRuntimeConfig | undefined;
 }
 
-const ENDPOINT_SERVICES: readonly AwsServiceName[] = ['kinesis', 'dynamodb', 's3', 'firehose', 'sqs'];
+export interface ModelRuntimeConfig {
+  /** Env `FLEETSTREAM_MODEL_ENDPOINT`: the SageMaker endpoint name. */
+  readonly endpointName: string;
+  /** Env `FLEETSTREAM_MODEL_METRICS`, comma-separated, as the model was trained. @default ['temperatureC'] */
+  readonly metrics: readonly string[];
+  /** Env `FLEETSTREAM_MODEL_SHINGLE_SIZE`, as the model was trained. @default 8 */
+  readonly shingleSize: number;
+  /** Env `FLEETSTREAM_MODEL_SAMPLE_RATE`: share of ordinary readings also scored, in [0, 1]. @default 0.01 */
+  readonly sampleRate: number;
+  /** Env `FLEETSTREAM_MODEL_TIMEOUT_MS`: deadline of one InvokeEndpoint. @default 1000 */
+  readonly timeoutMs: number;
+}
+
+const ENDPOINT_SERVICES: readonly AwsServiceName[] = [
+  'kinesis',
+  'dynamodb',
+  's3',
+  'firehose',
+  'sqs',
+  'sagemakerRuntime',
+];
 
 function nonEmpty(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const value = env[name];
@@ -68,6 +99,34 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
         ? undefined
         : nonEmpty(env, 'FLEETSTREAM_CORRECTIONS_QUEUE_URL', ''),
     endpoints,
+    model: modelConfigFromEnv(env),
+  };
+}
+
+function modelConfigFromEnv(env: NodeJS.ProcessEnv): ModelRuntimeConfig | undefined {
+  if (env.FLEETSTREAM_MODEL_ENDPOINT === undefined) return undefined;
+  const number = (name: string, fallback: number, valid: (n: number) => boolean, what: string): number => {
+    const text = env[name];
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (text.trim() === '' || !valid(value)) throw new ConfigError(`${name} must be ${what}, got '${text}'`);
+    return value;
+  };
+  const metrics = nonEmpty(env, 'FLEETSTREAM_MODEL_METRICS', 'temperatureC')
+    .split(',')
+    .map((m) => m.trim());
+  if (metrics.some((m) => m === '')) throw new ConfigError('FLEETSTREAM_MODEL_METRICS has an empty name');
+  return {
+    endpointName: nonEmpty(env, 'FLEETSTREAM_MODEL_ENDPOINT', ''),
+    metrics,
+    shingleSize: number(
+      'FLEETSTREAM_MODEL_SHINGLE_SIZE',
+      8,
+      (n) => Number.isInteger(n) && n >= 1,
+      'an integer ≥ 1',
+    ),
+    sampleRate: number('FLEETSTREAM_MODEL_SAMPLE_RATE', 0.01, (n) => n >= 0 && n <= 1, 'in [0, 1]'),
+    timeoutMs: number('FLEETSTREAM_MODEL_TIMEOUT_MS', 1000, (n) => n > 0, '> 0'),
   };
 }
 
@@ -78,6 +137,11 @@ export function clientsFor(config: RuntimeConfig): AwsClients {
 export interface RuntimeParts {
   readonly sinks: Sinks;
   readonly snapshots: S3SnapshotStore;
+  /**
+   * One model review per shard (its shingles and calibration follow the shard's devices), when a model
+   * is configured. Processors must then keep their scored readings (`keepScoredReadings`).
+   */
+  readonly createStage?: () => OutcomeStage;
 }
 
 export async function createRuntimeParts(
@@ -101,6 +165,7 @@ export async function createRuntimeParts(
         ? {}
         : { corrections: createSqsCorrectionSink(clients.sqs, config.correctionsQueueUrl) }),
     },
+    ...(config.model === undefined ? {} : { createStage: modelStageFactory(config.model, clients) }),
     snapshots: createS3SnapshotStore({
       client: clients.s3,
       bucket: config.bucket,
@@ -110,4 +175,23 @@ export async function createRuntimeParts(
         : { inlineMaxBytes: options.inlineSnapshotMaxBytes }),
     }),
   };
+}
+
+function modelStageFactory(model: ModelRuntimeConfig, clients: AwsClients): () => OutcomeStage {
+  // Alarms are candidates from the in-stream threshold on, and the combined score is judged against the
+  // same threshold, so with the model away nothing changes.
+  const threshold = DEFAULT_ANOMALY_CONFIG.threshold;
+  return () =>
+    createModelReview({
+      client: createModelClient({
+        runtime: clients.sagemakerRuntime,
+        endpointName: model.endpointName,
+        gate: threshold,
+        sampleRate: model.sampleRate,
+        timeoutMs: model.timeoutMs,
+      }),
+      combiner: createAnomalyCombiner({ threshold }),
+      metrics: model.metrics,
+      shingleSize: model.shingleSize,
+    });
 }

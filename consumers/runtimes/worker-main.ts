@@ -58,7 +58,8 @@ async function main(): Promise<void> {
     table,
     snapshots: parts.snapshots,
     sinks: parts.sinks,
-    createProcessor: () => createRecordProcessor(),
+    createProcessor: () => createRecordProcessor({ keepScoredReadings: parts.createStage !== undefined }),
+    ...(parts.createStage === undefined ? {} : { createStage: parts.createStage }),
     logger,
     metrics: createMetrics({ dimensions: { Runtime: 'worker' } }),
   });

@@ -14,7 +14,7 @@ import { syncShardLeases } from '../leases/shard-sync.ts';
 import type { SnapshotStore } from '../leases/snapshot-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { RecordProcessorApi } from '../processor/types.ts';
+import type { OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
 import type { Sinks } from '../sinks/ports.ts';
 import { sleep } from '../sinks/retry.ts';
 import { HeldLease } from './held-lease.ts';
@@ -104,6 +104,8 @@ export interface WorkerDeps {
   readonly sinks: Sinks;
   /** A fresh processor per shard: state is per shard and travels with its lease. */
   readonly createProcessor: () => RecordProcessorApi;
+  /** A fresh stage per shard, run on each batch before delivery. @default none */
+  readonly createStage?: () => OutcomeStage;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -149,7 +151,12 @@ export function startWorker(props: WorkerProps, deps: WorkerDeps): RunningWorker
     const run = runShardWorker(
       held,
       shardConfig,
-      { ...deps, processor: deps.createProcessor(), metrics },
+      {
+        ...deps,
+        processor: deps.createProcessor(),
+        ...(deps.createStage === undefined ? {} : { stage: deps.createStage() }),
+        metrics,
+      },
       stopping.signal,
     ).catch((error: unknown) => {
       log.error('shard worker failed; giving the lease back', { shardId: lease.leaseKey, error });

@@ -81,6 +81,8 @@ export interface ModelClientMetrics {
 }
 
 export interface ModelClient {
+  /** Whether a reading with this id and in-stream score would go to the model (a candidate or sampled). */
+  wants(id: string, inStreamScore: number): boolean;
   /** A model score per candidate, aligned with the input; undefined where the model did not score. */
   scoreBatch(candidates: readonly ModelCandidate[]): Promise<(number | undefined)[]>;
   metrics(): ModelClientMetrics;
@@ -148,12 +150,16 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     }
   }
 
+  const wants = (id: string, inStreamScore: number): boolean =>
+    inStreamScore >= gate || (sampleRate > 0 && unitHash(id) < sampleRate);
+
   return {
+    wants,
     async scoreBatch(candidates) {
       const result: (number | undefined)[] = new Array(candidates.length).fill(undefined);
       const chosen: number[] = [];
       candidates.forEach((c, i) => {
-        if (c.inStreamScore >= gate || (sampleRate > 0 && unitHash(c.id) < sampleRate)) chosen.push(i);
+        if (wants(c.id, c.inStreamScore)) chosen.push(i);
         else counters.skipped_gated++;
       });
       for (let start = 0; start < chosen.length; start += maxRows) {

@@ -1,0 +1,271 @@
+/**
+ * The model's second opinion inside the stream, between processing a shard batch and delivering it.
+ *
+ * Per batch: the processor's scored readings (in stream order) extend each device's shingle of the model's
+ * metrics; readings the in-stream detector alarmed on, plus a small deterministic sample of the rest, go to
+ * the served model in one batched InvokeEndpoint (models/client). The sample's raw scores keep a
+ * calibrator's picture of ordinary traffic, against which an alarm's raw score becomes a [0, 1] `excess`;
+ * combine.ts turns in-stream and model scores into the final decision. A reading the model dismisses keeps
+ * its anomaly record (audit) but its ANOMALY correction request is withheld from the correction queue; one
+ * it confirms, or could not score, triggers correction as before. Every reviewed alarm leaves a
+ * `model-review` result saying what was decided and why.
+ *
+ * Shingles live here, not in the calculation snapshot: after a lease moves, a device's first
+ * `shingleSize − 1` readings have no full shingle and are decided by the in-stream score alone.
+ */
+
+import { ConfigError } from '../../consumers/contract/errors.ts';
+import type { CorrectionRequest, ReadingResult } from '../../consumers/contract/outputs.ts';
+import { CorrectionReason } from '../../consumers/contract/outputs.ts';
+import { encodeOutput } from '../../consumers/processor/encode.ts';
+import type { BatchOutcome } from '../../consumers/processor/types.ts';
+import { ScoreCalibrator } from '../calibrate.ts';
+import type { ModelClient, ModelClientMetrics } from '../client/model-client.ts';
+import type { AnomalyCombiner } from '../combine.ts';
+
+export interface ModelReviewOptions {
+  readonly client: ModelClient;
+  readonly combiner: AnomalyCombiner;
+  /**
+   * Metrics forming one model record, in the order the model was trained on (`train-model --metrics`).
+   * @default ['temperatureC']
+   */
+  readonly metrics?: readonly string[];
+  /** Records per shingle, as trained. @default 8 */
+  readonly shingleSize?: number;
+  /** @default a ScoreCalibrator with its defaults */
+  readonly calibrator?: ScoreCalibrator;
+}
+
+/** One reviewed alarm, written to results. */
+export interface ModelReviewRecord {
+  readonly kind: 'model-review';
+  /** `${readingId}:mr` */
+  readonly id: string;
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly readingId: string;
+  readonly inStreamScore: number;
+  /** The model's raw score (mean collusive displacement), or null when it did not score. */
+  readonly modelScore: number | null;
+  /** The raw score calibrated to [0, 1] against the sampled ordinary traffic, or null. */
+  readonly calibratedScore: number | null;
+  readonly finalScore: number;
+  /** `dismissed` withholds the reading's ANOMALY correction request unless another alarm upholds it. */
+  readonly verdict: 'confirmed' | 'dismissed' | 'in-stream-only';
+  /** The correction request this review withheld (it is then in neither the results nor the queue). */
+  readonly withheldRequestId?: string;
+}
+
+export interface ModelReviewMetrics extends ModelClientMetrics {
+  readonly confirmed: number;
+  readonly dismissed: number;
+  /** Alarms decided on the in-stream score alone (no full shingle, gated, breaker open, endpoint failing). */
+  readonly inStreamOnly: number;
+  /** ANOMALY correction requests withheld because every alarm behind them was dismissed. */
+  readonly withheldRequests: number;
+}
+
+export interface ModelReview {
+  review(outcome: BatchOutcome): Promise<BatchOutcome>;
+  metrics(): ModelReviewMetrics;
+}
+
+interface Shingle {
+  /** shingleSize × metrics values, a ring of records. */
+  readonly values: Float64Array;
+  /** Records written so far (the ring is full from shingleSize on). */
+  count: number;
+}
+
+interface Candidate {
+  readonly reading: ReadingResult;
+  readonly features: number[];
+  readonly alarmed: boolean;
+}
+
+export function createModelReview(options: ModelReviewOptions): ModelReview {
+  const metrics = options.metrics ?? ['temperatureC'];
+  const shingleSize = options.shingleSize ?? 8;
+  if (metrics.length === 0) throw new ConfigError('the model review needs at least one metric');
+  if (!Number.isInteger(shingleSize) || shingleSize < 1) {
+    throw new ConfigError('shingleSize must be a positive integer');
+  }
+  const dim = metrics.length;
+  const calibrator = options.calibrator ?? new ScoreCalibrator();
+  const shingles = new Map<string, Shingle>();
+  const counts = { confirmed: 0, dismissed: 0, inStreamOnly: 0, withheldRequests: 0 };
+
+  /** Adds the reading to its device's shingle; the shingle oldest first once full, else undefined. */
+  function extend(reading: ReadingResult): number[] | undefined {
+    let shingle = shingles.get(reading.deviceId);
+    if (shingle === undefined) {
+      shingle = { values: new Float64Array(shingleSize * dim), count: 0 };
+      shingles.set(reading.deviceId, shingle);
+    }
+    const at = (shingle.count % shingleSize) * dim;
+    for (let j = 0; j < dim; j++) {
+      const value = reading.metrics[metrics[j]!];
+      // A reading without every model metric cannot extend the shingle; it breaks it.
+      if (value === undefined) {
+        shingle.count = 0;
+        return undefined;
+      }
+      shingle.values[at + j] = value;
+    }
+    shingle.count++;
+    if (shingle.count < shingleSize) return undefined;
+    const features = new Array<number>(shingleSize * dim);
+    const oldest = shingle.count % shingleSize;
+    for (let k = 0; k < shingleSize; k++) {
+      const from = ((oldest + k) % shingleSize) * dim;
+      for (let j = 0; j < dim; j++) features[k * dim + j] = shingle.values[from + j]!;
+    }
+    return features;
+  }
+
+  return {
+    async review(outcome) {
+      const readings = outcome.scoredReadings;
+      if (readings === undefined || readings.length === 0) return outcome;
+      const alarmedSeqs = new Set<string>();
+      for (const request of outcome.corrections) {
+        if (request.reason === CorrectionReason.Anomaly && request.seq !== undefined) {
+          alarmedSeqs.add(`${request.deviceId}:${request.seq}`);
+        }
+      }
+
+      const candidates: Candidate[] = [];
+      const unscoredAlarms: ReadingResult[] = [];
+      for (const reading of readings) {
+        const features = extend(reading);
+        const alarmed = alarmedSeqs.has(`${reading.deviceId}:${reading.seq}`);
+        const score = reading.anomalyScore ?? 0;
+        if (features !== undefined && options.client.wants(reading.id, score)) {
+          candidates.push({ reading, features, alarmed });
+        } else if (alarmed) {
+          unscoredAlarms.push(reading);
+        }
+      }
+
+      const modelScores =
+        candidates.length === 0
+          ? []
+          : await options.client.scoreBatch(
+              candidates.map((c) => ({
+                id: c.reading.id,
+                inStreamScore: c.reading.anomalyScore ?? 0,
+                features: c.features,
+              })),
+            );
+
+      const reviews: { record: ModelReviewRecord; ts: string }[] = [];
+      const dismissed = new Set<string>();
+      candidates.forEach((candidate, i) => {
+        const raw = modelScores[i];
+        // Calibrate against the traffic seen before this score, then let it join that picture.
+        const calibrated = raw === undefined ? undefined : calibrator.excess(raw);
+        if (raw !== undefined) calibrator.observe(raw);
+        if (!candidate.alarmed) return;
+        const inStream = candidate.reading.anomalyScore ?? 0;
+        const decision = options.combiner.combine(inStream, calibrated);
+        const verdict = !decision.usedModel
+          ? 'in-stream-only'
+          : decision.anomalous
+            ? 'confirmed'
+            : 'dismissed';
+        if (verdict === 'dismissed') dismissed.add(`${candidate.reading.deviceId}:${candidate.reading.seq}`);
+        reviews.push({
+          record: reviewRecord(candidate.reading, raw, calibrated, decision.score, verdict),
+          ts: candidate.reading.ts,
+        });
+      });
+      for (const reading of unscoredAlarms) {
+        const inStream = reading.anomalyScore ?? 0;
+        reviews.push({
+          record: reviewRecord(reading, undefined, undefined, inStream, 'in-stream-only'),
+          ts: reading.ts,
+        });
+      }
+      for (const { record: review } of reviews) {
+        if (review.verdict === 'confirmed') counts.confirmed++;
+        else if (review.verdict === 'dismissed') counts.dismissed++;
+        else counts.inStreamOnly++;
+      }
+      if (reviews.length === 0) return outcome;
+
+      // A window's requests share one id; it goes out if any alarm behind it in this batch still stands.
+      const standing = new Set<string>();
+      for (const request of outcome.corrections) {
+        if (!isDismissed(request, dismissed)) standing.add(request.id);
+      }
+      const withheld = new Set<string>();
+      const corrections = outcome.corrections.filter((request) => {
+        if (standing.has(request.id)) return true;
+        withheld.add(request.id);
+        return false;
+      });
+      counts.withheldRequests += withheld.size;
+      // A withheld request leaves the results too (everything downstream reads requests from either);
+      // the review record that withheld it names it.
+      const results =
+        withheld.size === 0
+          ? outcome.results
+          : outcome.results.filter((o) => !(o.kind === 'correction-request' && withheld.has(o.id)));
+      return {
+        ...outcome,
+        results: [
+          ...results,
+          ...reviews.map(({ record, ts }) =>
+            encodeOutput(withheldBy(record, corrections, outcome.corrections, withheld), Date.parse(ts)),
+          ),
+        ],
+        corrections,
+      };
+    },
+    metrics: () => ({ ...options.client.metrics(), ...counts }),
+  };
+}
+
+function isDismissed(request: CorrectionRequest, dismissed: ReadonlySet<string>): boolean {
+  return (
+    request.reason === CorrectionReason.Anomaly &&
+    request.seq !== undefined &&
+    dismissed.has(`${request.deviceId}:${request.seq}`)
+  );
+}
+
+function reviewRecord(
+  reading: ReadingResult,
+  raw: number | undefined,
+  calibrated: number | undefined,
+  finalScore: number,
+  verdict: ModelReviewRecord['verdict'],
+): ModelReviewRecord {
+  return {
+    kind: 'model-review',
+    id: `${reading.id}:mr`,
+    deviceId: reading.deviceId,
+    seq: reading.seq,
+    readingId: reading.id,
+    inStreamScore: reading.anomalyScore ?? 0,
+    modelScore: raw ?? null,
+    calibratedScore: calibrated ?? null,
+    finalScore,
+    verdict,
+  };
+}
+
+function withheldBy(
+  record: ModelReviewRecord,
+  kept: readonly CorrectionRequest[],
+  all: readonly CorrectionRequest[],
+  withheld: ReadonlySet<string>,
+): ModelReviewRecord {
+  if (record.verdict !== 'dismissed' || withheld.size === 0) return record;
+  const request = all.find(
+    (r) => r.reason === CorrectionReason.Anomaly && r.deviceId === record.deviceId && r.seq === record.seq,
+  );
+  if (request === undefined || !withheld.has(request.id) || kept.includes(request)) return record;
+  return { ...record, withheldRequestId: request.id };
+}
