@@ -86,6 +86,8 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
   const cfg = parseAnomalyConfig(config);
   const alpha = 1 / cfg.ewmaSpanReadings;
   const thresholdOdds = (1 - cfg.threshold) / cfg.threshold;
+  // The evidence (equivalent z) of a detector that alone brings the score to `threshold` on a quiet metric.
+  const alarmEvidence = cfg.alarmZ;
   const seasonal = cfg.seasonPeriodMs > 0;
   const seasonWeightPerMs = seasonal ? 1 / (cfg.seasonMemoryPeriods * cfg.seasonPeriodMs) : 0;
   const binMs = cfg.seasonPeriodMs / SEASON_BINS;
@@ -107,6 +109,7 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
   let scratchSlot = -1;
   let scratchBaseline = 0;
   let scratchSigma = 0;
+  let scratchBar = 1;
   let scratchScore = 0;
 
   function checkSlot(slot: number): number {
@@ -179,7 +182,8 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
       for (let i = 0; i < evidence.length; i++) if (evidence[i]! > strongest) strongest = evidence[i]!;
       rawRatio = strongest / cfg.alarmZ;
       const usual = s[at + Word.EvidenceQuantile]!;
-      ratio = rawRatio / Math.max(1, usual, seasonal ? SEASON_MARGIN * s[binAt]! : 0);
+      scratchBar = Math.max(1, usual, seasonal ? SEASON_MARGIN * s[binAt]! : 0);
+      ratio = rawRatio / scratchBar;
     }
     let effective = ratio;
     const inEpisode = s[at + Word.CooldownLeft]! > 0;
@@ -247,7 +251,7 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
       const fired: { name: string; z: number }[] = [];
       if (scratchSlot === slot) {
         for (let i = 0; i < DETECTORS.length; i++) {
-          if (evidence[i]! >= cfg.alarmZ) fired.push({ name: DETECTORS[i]!, z: evidence[i]! });
+          if (evidence[i]! >= alarmEvidence) fired.push({ name: DETECTORS[i]!, z: evidence[i]! });
         }
         if (fired.length === 0) {
           let best = 0;
@@ -256,7 +260,8 @@ export function createMetricAnomalyScorer(config: Partial<AnomalyConfig> = {}): 
         }
         fired.sort((a, b) => b.z - a.z);
       }
-      const halfWidth = cfg.alarmZ * scratchSigma;
+      // Where the robust detector alone would alarm, with the bar this metric's history set for the reading.
+      const halfWidth = alarmEvidence * scratchBar * scratchSigma;
       return {
         metric,
         observed: value,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_ANOMALY_CONFIG, parseAnomalyConfig } from '../../anomaly/config.ts';
+import { Word } from '../../anomaly/layout.ts';
 import {
   type AnomalyConfig,
   createMetricAnomalyScorer,
@@ -69,6 +70,38 @@ describe('anomaly scorer', () => {
     assert.ok(explanation.expectedLow < 20 && explanation.expectedHigh > 20, 'range holds the normal level');
     assert.ok(explanation.expectedHigh < 32, 'range excludes the spike');
     assert.ok(explanation.detectors.includes('robust-z'), explanation.detectors.join());
+  });
+
+  it('alarms just beyond the explained range and not just inside it', () => {
+    // The range an explanation gives is where the score crosses the threshold on a metric with no open
+    // episode (inside one, a further alarm needs more, by design).
+    const history = noise(500, 20, 1, 22);
+    const ts = timestamps(history.length + 1);
+    const scoreNext = (value: number) => {
+      const scorer = createMetricAnomalyScorer();
+      scorer.ensureCapacity(1);
+      for (const [i, v] of history.entries()) scorer.update(0, ts[i]!, v);
+      const words = new Float64Array(scorer.stateWords);
+      scorer.exportSlot(0, words, 0);
+      assert.equal(words[Word.CooldownLeft], 0, 'no episode open before the probe');
+      const score = scorer.update(0, ts[history.length]!, value);
+      return { score, explanation: scorer.explain(0, 'v', value) };
+    };
+    const { explanation } = scoreNext(20);
+    const halfWidth = (explanation.expectedHigh - explanation.expectedLow) / 2;
+    assert.ok(halfWidth > 2 && halfWidth < 8, `half width ${halfWidth} for σ = 1`);
+    const margin = 0.05 * halfWidth;
+    const outside = scoreNext(explanation.expectedHigh + margin);
+    assert.ok(outside.score >= threshold, `just above the range scored ${outside.score}`);
+    assert.ok(outside.explanation.detectors.includes('robust-z'), outside.explanation.detectors.join());
+    // Inside the range the robust detector is quiet; another detector (a steep step) still may fire.
+    const inside = scoreNext(explanation.expectedHigh - margin);
+    assert.ok(
+      inside.score < threshold || !inside.explanation.detectors.includes('robust-z'),
+      `just inside the range scored ${inside.score} on ${inside.explanation.detectors.join()}`,
+    );
+    const below = scoreNext(explanation.expectedLow - margin);
+    assert.ok(below.score >= threshold, `just below the range scored ${below.score}`);
   });
 
   it('does not alarm on ordinary Gaussian noise after warm-up', () => {
