@@ -14,9 +14,9 @@ export const RUNTIME_ENV = {
   resultsDeliveryStream: 'FLEETSTREAM_RESULTS_STREAM',
   rawDeliveryStream: 'FLEETSTREAM_RAW_STREAM',
   dlqUrl: 'FLEETSTREAM_DLQ_URL',
-  /** Proposed; not read by the runtimes yet. */
+  /** Where the consumers send correction requests. */
   correctionsQueueUrl: 'FLEETSTREAM_CORRECTIONS_QUEUE_URL',
-  /** Proposed; not read by the runtimes yet. */
+  /** The SageMaker endpoint the embedded worker and the MultiLang host consult on in-stream alarms. */
   modelEndpoint: 'FLEETSTREAM_MODEL_ENDPOINT',
   /** Proposed for the correction handler and DLQ processor (issue 6). */
   correctionTable: 'FLEETSTREAM_CORRECTION_TABLE',

@@ -1,9 +1,13 @@
 /** The runtime configuration that points workers at the embedded stack and the resources it created. */
-import type { RuntimeConfig } from '../consumers/runtimes/runtime.ts';
+import type { ModelRuntimeConfig, RuntimeConfig } from '../consumers/runtimes/runtime.ts';
 import type { EnsuredResources } from './resources.ts';
 import type { LocalStack } from './stack.ts';
 
-export function localRuntimeConfig(stack: LocalStack, resources: EnsuredResources): RuntimeConfig {
+export function localRuntimeConfig(
+  stack: LocalStack,
+  resources: EnsuredResources,
+  model?: ModelRuntimeConfig,
+): RuntimeConfig {
   const { names } = resources;
   return {
     region: stack.region,
@@ -14,6 +18,7 @@ export function localRuntimeConfig(stack: LocalStack, resources: EnsuredResource
     rawDeliveryStream: names.rawDeliveryStream,
     dlqUrl: resources.dlqUrl,
     endpoints: { ...stack.endpoints },
+    ...(model === undefined ? {} : { model }),
   };
 }
 

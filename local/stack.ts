@@ -13,6 +13,7 @@ import S3rver from 's3rver';
 import type { AwsClientsConfig } from '../consumers/aws/clients.ts';
 import { createAwsClients } from '../consumers/aws/clients.ts';
 import { ConfigError } from '../consumers/contract/errors.ts';
+import { startModelServer } from '../models/serving/server.ts';
 import type { DeliveryStats } from './eventbridge/delivery.ts';
 import { createEventBridgeStandIn, type EventBridgeStandIn } from './eventbridge/service.ts';
 import { createFirehoseStandIn, type FirehoseStandIn } from './firehose/service.ts';
@@ -46,6 +47,18 @@ export interface LocalStackOptions {
   readonly transitionMs?: number;
   /** Firehose stand-in: how often buffers are checked against their BufferingHints interval, in ms. @default 200 */
   readonly firehoseTickMs?: number;
+  /**
+   * A Kinesis endpoint already running elsewhere (its own process, see `startLocalStackProcess`): the
+   * stack then starts no kinesalite, routes EventBridge to this one, and has no Kinesis fault hook.
+   * @default none — kinesalite starts in this process
+   */
+  readonly kinesisEndpoint?: string;
+  /**
+   * Serve the model in this directory (`model.json`, from `fleetstream train-model`) as the SageMaker
+   * endpoint stand-in: the container contract plus the Runtime's InvokeEndpoint path.
+   * @default no model endpoint
+   */
+  readonly modelDir?: string;
 }
 
 export interface LocalEndpoints {
@@ -55,7 +68,7 @@ export interface LocalEndpoints {
   firehose: string;
   eventbridge: string;
   sqs: string;
-  /** Wired by the models' InvokeEndpoint stand-in when it runs. */
+  /** The served model (InvokeEndpoint), when the stack was started with `modelDir`. */
   sagemakerRuntime?: string;
 }
 
@@ -107,15 +120,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const s3Directory =
     dataDir === undefined ? mkdtempSync(join(tmpdir(), 'fleetstream-s3-')) : join(dataDir, 's3');
 
-  const kinesisServer = levelServer('kinesalite', () =>
-    kinesalite({
-      path: dataDir === undefined ? undefined : join(dataDir, 'kinesis'),
-      createStreamMs: transitionMs,
-      deleteStreamMs: transitionMs,
-      updateStreamMs: transitionMs,
-      shardLimit: 100,
-    }),
-  );
   const dynamoServer = levelServer('dynalite', () =>
     dynalite({
       path: dataDir === undefined ? undefined : join(dataDir, 'dynamodb'),
@@ -124,16 +128,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       updateTableMs: transitionMs,
     }),
   );
-  const faults = {
-    kinesis: addFaultLayer(kinesisServer, 'application/x-amz-json-1.1'),
-    dynamodb: addFaultLayer(dynamoServer, 'application/x-amz-json-1.0'),
-  };
+  const dynamodbFaults = addFaultLayer(dynamoServer, 'application/x-amz-json-1.0');
   const s3rver = new S3rver({ address: host, port: ports.s3 ?? 0, silent: true, directory: s3Directory });
 
   const started: Array<() => Promise<void>> = [];
   try {
-    const kinesis = await listen(kinesisServer, host, ports.kinesis);
-    started.push(() => closeServer(kinesisServer));
+    let kinesis: string;
+    let kinesisFaults: FaultInjector;
+    if (options.kinesisEndpoint === undefined) {
+      const own = await startKinesis({ host, port: ports.kinesis, transitionMs, dataDir });
+      started.push(own.stop);
+      kinesis = own.endpoint;
+      kinesisFaults = own.faults;
+    } else {
+      kinesis = options.kinesisEndpoint;
+      kinesisFaults = elsewhere('Kinesis runs in another process; inject its faults there');
+    }
+    const faults = { kinesis: kinesisFaults, dynamodb: dynamodbFaults };
     const dynamodb = await listen(dynamoServer, host, ports.dynamodb);
     started.push(() => closeServer(dynamoServer));
     const s3Address = await s3rver.run();
@@ -180,6 +191,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const eventbridgeEndpoint = await listen(eventbridge.service.server, host, ports.eventbridge);
     started.push(() => eventbridge.close());
 
+    let sagemakerRuntime: string | undefined;
+    if (options.modelDir !== undefined) {
+      const model = await startModelServer({
+        modelDir: options.modelDir,
+        host,
+        port: ports.sagemakerRuntime ?? 0,
+      });
+      started.push(() => model.close());
+      sagemakerRuntime = model.url;
+    }
+
     let stopped = false;
     return {
       endpoints: {
@@ -189,6 +211,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         firehose: firehoseEndpoint,
         eventbridge: eventbridgeEndpoint,
         sqs: sqsEndpoint,
+        ...(sagemakerRuntime === undefined ? {} : { sagemakerRuntime }),
       },
       region,
       credentials: { ...LOCAL_CREDENTIALS },
@@ -209,6 +232,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (dataDir === undefined) rmSync(s3Directory, { recursive: true, force: true });
     throw error;
   }
+}
+
+export interface KinesisOptions {
+  readonly host: string;
+  readonly port?: number | undefined;
+  readonly transitionMs: number;
+  readonly dataDir?: string | undefined;
+}
+
+/** kinesalite alone, behind the fault layer: part of the stack, or the whole of its own process. */
+export async function startKinesis(
+  options: KinesisOptions,
+): Promise<{ endpoint: string; faults: FaultInjector; stop: () => Promise<void> }> {
+  const server = levelServer('kinesalite', () =>
+    kinesalite({
+      path: options.dataDir === undefined ? undefined : join(options.dataDir, 'kinesis'),
+      createStreamMs: options.transitionMs,
+      deleteStreamMs: options.transitionMs,
+      updateStreamMs: options.transitionMs,
+      shardLimit: 100,
+    }),
+  );
+  const faults = addFaultLayer(server, 'application/x-amz-json-1.1');
+  const endpoint = await listen(server, options.host, options.port);
+  return { endpoint, faults, stop: () => closeServer(server) };
+}
+
+function elsewhere(message: string): FaultInjector {
+  const refuse = (): never => {
+    throw new ConfigError(message);
+  };
+  return { injectFault: refuse, clearFaults: refuse };
 }
 
 /** Stops in reverse start order so the stand-ins drain into services that are still up. */

@@ -41,6 +41,11 @@ export class ScoreCalibrator {
     this.sorted = new Float64Array(this.window);
   }
 
+  /** Whether enough scores are remembered for `rank` and `excess` to carry evidence. */
+  get warm(): boolean {
+    return Math.min(this.count, this.window) >= this.minSamples;
+  }
+
   /** The calibrated value of `raw` against the scores seen so far (not including itself). */
   rank(raw: number): number {
     const n = Math.min(this.count, this.window);

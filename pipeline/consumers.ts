@@ -9,7 +9,7 @@ import { syncShardLeases } from '../consumers/leases/shard-sync.ts';
 import type { SnapshotStore } from '../consumers/leases/snapshot-store.ts';
 import type { Logger } from '../consumers/observability/logger.ts';
 import type { Metrics } from '../consumers/observability/metrics.ts';
-import type { RecordProcessorApi } from '../consumers/processor/types.ts';
+import type { OutcomeStage, RecordProcessorApi } from '../consumers/processor/types.ts';
 import { type RunningWorker, startWorker, type WorkerProps } from '../consumers/runtimes/worker.ts';
 import type { Sinks } from '../consumers/sinks/ports.ts';
 import { instrument, observingMetrics, PipelineCounters } from './observe.ts';
@@ -34,6 +34,8 @@ export interface ConsumerFleetDeps {
   readonly sinks: Sinks;
   readonly snapshots: SnapshotStore;
   readonly createProcessor: () => RecordProcessorApi;
+  /** A stage per shard between processing and delivery (the model review). @default none */
+  readonly createStage?: () => OutcomeStage;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -64,9 +66,13 @@ export async function startConsumerFleet(
     props.worker?.initialPosition ?? 'TRIM_HORIZON',
     existing,
   );
-  const { createProcessor, sinks } = instrument(counters, deps.createProcessor, deps.sinks, {
-    perRecordVerdicts: props.perRecordVerdicts ?? true,
-  });
+  const { createProcessor, sinks, createStage } = instrument(
+    counters,
+    deps.createProcessor,
+    deps.sinks,
+    { perRecordVerdicts: props.perRecordVerdicts ?? true },
+    deps.createStage,
+  );
   const metrics = observingMetrics(deps.metrics, counters);
   const workers: RunningWorker[] = [];
   for (let i = 1; i <= count; i++) {
@@ -84,6 +90,7 @@ export async function startConsumerFleet(
         snapshots: deps.snapshots,
         sinks,
         createProcessor,
+        ...(createStage === undefined ? {} : { createStage }),
         logger: deps.logger,
         metrics,
       },

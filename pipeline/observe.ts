@@ -4,10 +4,15 @@
  * counts are taken where the runtime itself draws the line: a batch counts once its outputs were
  * acknowledged by every sink (the point after which the shard worker may checkpoint it).
  */
-import type { Rejection, StreamRecord } from '../consumers/contract/outputs.ts';
+import type { ReadingResult, Rejection, StreamRecord } from '../consumers/contract/outputs.ts';
 import type { RejectReason } from '../consumers/contract/reasons.ts';
 import type { Metrics, MetricUnit } from '../consumers/observability/metrics.ts';
-import type { BatchOutcome, EncodedOutput, RecordProcessorApi } from '../consumers/processor/types.ts';
+import type {
+  BatchOutcome,
+  EncodedOutput,
+  OutcomeStage,
+  RecordProcessorApi,
+} from '../consumers/processor/types.ts';
 import type { Sinks } from '../consumers/sinks/ports.ts';
 import { LagRecorder } from './lag.ts';
 
@@ -111,7 +116,12 @@ export function instrument(
   createProcessor: () => RecordProcessorApi,
   sinks: Sinks,
   options: InstrumentOptions = {},
-): { createProcessor: () => RecordProcessorApi; sinks: Sinks } {
+  createStage?: () => OutcomeStage,
+): {
+  createProcessor: () => RecordProcessorApi;
+  sinks: Sinks;
+  createStage: (() => OutcomeStage) | undefined;
+} {
   const perRecord = options.perRecordVerdicts ?? true;
   const now = options.now ?? Date.now;
   const pending = new WeakMap<readonly EncodedOutput[], BatchMeta>();
@@ -137,12 +147,14 @@ export function instrument(
             pending.set(outcome.results, describe(records, undefined, outcome.counts.duplicates));
             return outcome;
           }
+          const scoredReadings: ReadingResult[] = [];
           const merged: BatchOutcome = {
             results: [],
             archive: [],
             rejections: [],
             corrections: [],
             counts: { in: 0, accepted: 0, rejected: 0, duplicates: 0 },
+            scoredReadings,
           };
           const duplicateKeys: string[] = [];
           for (const record of records) {
@@ -151,6 +163,7 @@ export function instrument(
             merged.archive.push(...one.archive);
             merged.rejections.push(...one.rejections);
             merged.corrections.push(...one.corrections);
+            if (one.scoredReadings !== undefined) scoredReadings.push(...one.scoredReadings);
             merged.counts.in += one.counts.in;
             merged.counts.accepted += one.counts.accepted;
             merged.counts.rejected += one.counts.rejected;
@@ -172,6 +185,24 @@ export function instrument(
         },
       };
     },
+    // A stage hands on a new results array; the batch's metadata moves with it.
+    createStage:
+      createStage === undefined
+        ? undefined
+        : () => {
+            const inner = createStage();
+            return {
+              async review(outcome) {
+                const reviewed = await inner.review(outcome);
+                const meta = pending.get(outcome.results);
+                if (meta !== undefined && reviewed.results !== outcome.results) {
+                  pending.delete(outcome.results);
+                  pending.set(reviewed.results, meta);
+                }
+                return reviewed;
+              },
+            };
+          },
     sinks: {
       results: {
         async deliver(outputs) {

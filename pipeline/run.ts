@@ -10,15 +10,17 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { correctAfterRun } from '../anomaly/correction/after-run.ts';
 import type { AwsClients } from '../consumers/aws/clients.ts';
+import { ConfigError } from '../consumers/contract/errors.ts';
 import { S3_PREFIXES } from '../consumers/contract/layout.ts';
 import type { Logger } from '../consumers/observability/logger.ts';
 import type { Metrics } from '../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../consumers/processor/record-processor.ts';
-import { createRuntimeParts } from '../consumers/runtimes/runtime.ts';
+import { createRuntimeParts, type ModelRuntimeConfig } from '../consumers/runtimes/runtime.ts';
 import type { WorkerProps } from '../consumers/runtimes/worker.ts';
 import { type EnsuredResources, ensureResources, type ResourceNames } from '../local/resources.ts';
 import { localRuntimeConfig } from '../local/runtime-config.ts';
 import { LOCAL_ACCOUNT_ID, type LocalStack } from '../local/stack.ts';
+import type { ModelReview } from '../models/review/model-review.ts';
 import { parseSimulationConfig, type SimulationOverrides } from '../sim/config.ts';
 import { type GroundTruthSink, MemoryGroundTruth, teeGroundTruth } from '../sim/ground-truth.ts';
 import { scoreDetections } from '../sim/score.ts';
@@ -28,7 +30,7 @@ import { accountFor, checkAgainstGroundTruth, type ObservedOutcome } from './acc
 import { type ConsumerFleet, startConsumerFleet, waitUntil } from './consumers.ts';
 import { type ResultsInventory, readResults } from './inventory.ts';
 import type { PipelinePhase, PipelineProgress } from './progress.ts';
-import type { SummarySections } from './summary.ts';
+import type { ModelSection, SummarySections } from './summary.ts';
 
 export interface PipelineRunProps {
   /** Simulator settings (devices, rate, duration, faults, seed, route …). @default the simulator's defaults */
@@ -55,6 +57,11 @@ export interface PipelineRunProps {
   readonly runId?: string;
   /** Also write the ground truth here (e.g. a FileGroundTruth); the run keeps its own copy in memory. */
   readonly groundTruth?: GroundTruthSink;
+  /**
+   * The served model's second opinion (models/review); the stack must serve it (`modelDir`).
+   * @default none — the in-stream detector decides alone
+   */
+  readonly model?: ModelRuntimeConfig;
 }
 
 export interface PipelineRunDeps {
@@ -90,7 +97,12 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   });
   const resources = await ensureResources(clients, props.names ?? {}, { shardCount: shards });
   const { names } = resources;
-  const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
+  if (props.model !== undefined && stack.endpoints.sagemakerRuntime === undefined) {
+    throw new ConfigError('a model was configured but the local stack serves none (start it with modelDir)');
+  }
+  const parts = await createRuntimeParts(localRuntimeConfig(stack, resources, props.model), clients);
+  const reviews: ModelReview[] = [];
+  const createStage = parts.createStage;
   const busBefore = await stack.eventBridgeStats();
   // The stack may run in another process: progress lines show the latest counters fetched, not a live read.
   let busNow = busBefore;
@@ -118,7 +130,16 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       clients,
       sinks: parts.sinks,
       snapshots: parts.snapshots,
-      createProcessor: () => createRecordProcessor(),
+      createProcessor: () => createRecordProcessor({ keepScoredReadings: createStage !== undefined }),
+      ...(createStage === undefined
+        ? {}
+        : {
+            createStage: () => {
+              const review = createStage();
+              reviews.push(review);
+              return review;
+            },
+          }),
       logger: deps.logger,
       metrics: deps.metrics,
     },
@@ -262,6 +283,7 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       precision: score.precision,
       labeledRecords: sortedCounts(simulation.expected.byFault),
     },
+    ...(reviews.length === 0 ? {} : { model: modelSection(reviews) }),
     corrections,
   };
   return { sections, resources, simulation, groundTruth, inventory };
@@ -291,4 +313,20 @@ async function queueDepth(clients: Pick<AwsClients, 'sqs'>, queueUrl: string): P
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
   );
   return Number(attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+function modelSection(reviews: readonly ModelReview[]): ModelSection {
+  const sum = (pick: (m: ReturnType<ModelReview['metrics']>) => number): number =>
+    reviews.reduce((total, review) => total + pick(review.metrics()), 0);
+  return {
+    requests: sum((m) => m.requests),
+    invoked: sum((m) => m.invoked),
+    confirmed: sum((m) => m.confirmed),
+    dismissed: sum((m) => m.dismissed),
+    inStreamOnly: sum((m) => m.inStreamOnly),
+    withheldRequests: sum((m) => m.withheldRequests),
+    failures: sum((m) => m.failures),
+    timeouts: sum((m) => m.timeouts),
+    skippedOpen: sum((m) => m.skipped_open),
+  };
 }

@@ -54,6 +54,19 @@ export interface CorrectionsSection {
   readonly loops: number;
 }
 
+/** The served model's second opinion on in-stream alarms, summed over shards, when a model was configured. */
+export interface ModelSection {
+  readonly requests: number;
+  readonly invoked: number;
+  readonly confirmed: number;
+  readonly dismissed: number;
+  readonly inStreamOnly: number;
+  readonly withheldRequests: number;
+  readonly failures: number;
+  readonly timeouts: number;
+  readonly skippedOpen: number;
+}
+
 export interface SummarySections {
   readonly run: RunSection;
   readonly accounting: Accounting;
@@ -61,6 +74,7 @@ export interface SummarySections {
   readonly rejectsByReason: Readonly<Record<string, number>>;
   readonly results?: ResultsSection;
   readonly detection?: DetectionSection;
+  readonly model?: ModelSection;
   readonly corrections?: CorrectionsSection;
 }
 
@@ -113,6 +127,9 @@ const SECTION_RENDERERS: Renderers = {
     `  record faults reaching the endpoints: ${Object.entries(detection.labeledRecords)
       .map(([label, count]) => `${label} ${count}`)
       .join(', ')}`,
+  ],
+  model: (m) => [
+    `model: ${m.requests} InvokeEndpoint calls, ${m.invoked} readings scored; alarms confirmed ${m.confirmed}, dismissed ${m.dismissed}, in-stream only ${m.inStreamOnly}; requests withheld ${m.withheldRequests}; failures ${m.failures}, timeouts ${m.timeouts}, skipped (breaker open) ${m.skippedOpen}`,
   ],
   corrections: (c) => [
     `corrections: requested ${c.requested}, corrected ${c.corrected}, dead-lettered ${c.deadLettered}, failed ${c.failed}, loops ${c.loops}`,

@@ -5,6 +5,7 @@ import { createLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { startLocalStackProcess } from '../../local/process/stack-process.ts';
 import { localClientsConfig } from '../../local/stack.ts';
+import { type LocalModel, prepareLocalModel } from '../../pipeline/model.ts';
 import { progressWriter } from '../../pipeline/progress.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { composeSummary, renderSummary } from '../../pipeline/summary.ts';
@@ -32,6 +33,10 @@ const usage = `fleetstream start [options]          (npm start -- [options])
   --faults default|none  injected fault mix (default: default)
   --seed N             seed of every random choice (default 1)
   --ground-truth FILE  also write the simulator's ground truth (NDJSON) to FILE
+  --model-dir DIR      also consult the Random Cut Forest in DIR/model.json, served as the SageMaker
+                       endpoint, on every in-stream alarm; an empty DIR first gets a model trained on
+                       the raw archive of a fault-free run of the same fleet
+  --model-metrics M    comma-separated metrics of one model record (default temperatureC)
   --json-summary       end with the summary as ONE JSON line on stdout (progress stays on stderr)
   --quiet              no progress and no worker logs on stderr`;
 
@@ -48,6 +53,8 @@ function parse(argv: string[]) {
       faults: { type: 'string' },
       seed: { type: 'string' },
       'ground-truth': { type: 'string' },
+      'model-dir': { type: 'string' },
+      'model-metrics': { type: 'string' },
       'json-summary': { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
@@ -98,8 +105,33 @@ export const startCommand: CliCommand = {
     // EMF lines are for CloudWatch; locally the progress line and the summary say the same.
     const metrics = createMetrics({ write: () => {} });
 
-    if (!quiet) process.stderr.write('fleetstream start: starting the embedded stack\n');
-    const stack = await startLocalStackProcess();
+    const say = (line: string): void => {
+      if (!quiet) process.stderr.write(`fleetstream start: ${line}\n`);
+    };
+    const modelDir = values['model-dir'];
+    let model: LocalModel | undefined;
+    if (modelDir !== undefined) {
+      try {
+        model = await prepareLocalModel(
+          {
+            dir: modelDir,
+            ...(values['model-metrics'] === undefined
+              ? {}
+              : { metrics: values['model-metrics'].split(',').map((m) => m.trim()) }),
+            simulation,
+            shards,
+            workers,
+          },
+          { logger, metrics, say },
+        );
+      } catch (error) {
+        process.stderr.write(`fleetstream start: ${(error as Error).message}\n`);
+        return error instanceof ConfigError ? 2 : 1;
+      }
+      if (model.training !== undefined) say(`model trained: ${JSON.stringify(model.training)}`);
+    }
+    say('starting the embedded stack');
+    const stack = await startLocalStackProcess(modelDir === undefined ? {} : { modelDir });
     const clients = createAwsClients(localClientsConfig(stack));
     const abort = new AbortController();
     const onSignal = () => abort.abort(new FleetstreamError('INTERRUPTED', 'interrupted'));
@@ -115,6 +147,7 @@ export const startCommand: CliCommand = {
             ? {}
             : { groundTruth: new FileGroundTruth(values['ground-truth']) }),
           ...(quiet ? {} : { onProgress: (p) => progress.write(p) }),
+          ...(model === undefined ? {} : { model: model.config }),
         },
         { stack, clients, logger, metrics },
       );

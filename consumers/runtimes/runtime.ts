@@ -8,7 +8,7 @@ import { DEFAULT_ANOMALY_CONFIG } from '../../anomaly/config.ts';
 import { createSqsCorrectionSink } from '../../anomaly/correction/sink.ts';
 import { createModelClient } from '../../models/client/model-client.ts';
 import { createAnomalyCombiner } from '../../models/combine.ts';
-import { createModelReview } from '../../models/review/model-review.ts';
+import { createModelReview, type ModelReview } from '../../models/review/model-review.ts';
 import { type AwsClients, type AwsServiceName, createAwsClients } from '../aws/clients.ts';
 import { ConfigError } from '../contract/errors.ts';
 import { DEFAULT_NAMES } from '../contract/routing.ts';
@@ -141,7 +141,7 @@ export interface RuntimeParts {
    * One model review per shard (its shingles and calibration follow the shard's devices), when a model
    * is configured. Processors must then keep their scored readings (`keepScoredReadings`).
    */
-  readonly createStage?: () => OutcomeStage;
+  readonly createStage?: () => ModelReview;
 }
 
 export async function createRuntimeParts(
@@ -177,7 +177,7 @@ export async function createRuntimeParts(
   };
 }
 
-function modelStageFactory(model: ModelRuntimeConfig, clients: AwsClients): () => OutcomeStage {
+function modelStageFactory(model: ModelRuntimeConfig, clients: AwsClients): () => ModelReview {
   // Alarms are candidates from the in-stream threshold on, and the combined score is judged against the
   // same threshold, so with the model away nothing changes.
   const threshold = DEFAULT_ANOMALY_CONFIG.threshold;

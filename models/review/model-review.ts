@@ -10,7 +10,8 @@
  * it confirms, or could not score, triggers correction as before. Every reviewed alarm leaves a
  * `model-review` result saying what was decided and why.
  *
- * Shingles live here, not in the calculation snapshot: after a lease moves, a device's first
+ * Until the calibrator has seen `minSamples` scores the model's answers only calibrate; alarms are decided
+ * in-stream. Shingles live here, not in the calculation snapshot: after a lease moves, a device's first
  * `shingleSize − 1` readings have no full shingle and are decided by the in-stream score alone.
  */
 
@@ -164,7 +165,8 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
       candidates.forEach((candidate, i) => {
         const raw = modelScores[i];
         // Calibrate against the traffic seen before this score, then let it join that picture.
-        const calibrated = raw === undefined ? undefined : calibrator.excess(raw);
+        // Before the sample has shown what ordinary scores look like, a raw score says nothing.
+        const calibrated = raw === undefined || !calibrator.warm ? undefined : calibrator.excess(raw);
         if (raw !== undefined) calibrator.observe(raw);
         if (!candidate.alarmed) return;
         const inStream = candidate.reading.anomalyScore ?? 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -81,6 +81,37 @@ describe('fleetstream start', () => {
     assert.ok(summary.results.prefixes['results/'] > 0 && summary.results.prefixes['raw/'] > 0);
     // Live progress went to stderr, plain lines since stderr is not a terminal here.
     assert.match(run.stderr, /^simulating .* sent \d+\/\d+ {2}in \d+/m);
+  });
+
+  it('with --model-dir: trains a model on a fault-free run, serves it, and every alarm gets a model review', async () => {
+    const modelDir = join(dir, 'model');
+    const args = [
+      'start',
+      '--devices',
+      '6',
+      '--duration',
+      '6',
+      '--rate',
+      '120',
+      '--seed',
+      '3',
+      '--json-summary',
+    ];
+    const run = await fleetstream([...args, '--model-dir', modelDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(existsSync(join(modelDir, 'model.json')), 'the trained model was saved');
+    assert.match(run.stderr, /model trained: \{"objects":\d+/);
+    const summary = JSON.parse(run.stdout.trim());
+    assert.equal(summary.accounting.balanced, true);
+    const { model, results } = summary;
+    assert.ok(model.requests > 0 && model.invoked >= model.requests, JSON.stringify(model));
+    assert.equal(model.failures, 0);
+    // One review per alarmed reading, whatever the verdict.
+    const alarmedReadings = results.byKind['model-review'] as number;
+    assert.ok(alarmedReadings > 0);
+    assert.equal(model.confirmed + model.dismissed + model.inStreamOnly, alarmedReadings);
+    const withheld = model.withheldRequests as number;
+    assert.ok(withheld <= model.dismissed);
   });
 
   it('rejects a bad flag with usage and exit code 2', async () => {

@@ -91,5 +91,31 @@ describe('runtime environment names', () => {
     assert.equal(config.resultsDeliveryStream, `from-${RUNTIME_ENV.resultsDeliveryStream}`);
     assert.equal(config.rawDeliveryStream, `from-${RUNTIME_ENV.rawDeliveryStream}`);
     assert.equal(config.dlqUrl, `from-${RUNTIME_ENV.dlqUrl}`);
+    assert.equal(config.correctionsQueueUrl, `from-${RUNTIME_ENV.correctionsQueueUrl}`);
+    assert.equal(config.model?.endpointName, `from-${RUNTIME_ENV.modelEndpoint}`);
+  });
+
+  it('reads the model settings with their defaults, and refuses bad ones at start', () => {
+    const env = { [RUNTIME_ENV.modelEndpoint]: 'fleetstream-rcf' };
+    assert.deepEqual(runtimeConfigFromEnv(env).model, {
+      endpointName: 'fleetstream-rcf',
+      metrics: ['temperatureC'],
+      shingleSize: 8,
+      sampleRate: 0.01,
+      timeoutMs: 1000,
+    });
+    assert.equal(runtimeConfigFromEnv({}).model, undefined);
+    assert.deepEqual(
+      runtimeConfigFromEnv({ ...env, FLEETSTREAM_MODEL_METRICS: 'temperatureC, humidityPct' }).model?.metrics,
+      ['temperatureC', 'humidityPct'],
+    );
+    for (const [name, value] of [
+      ['FLEETSTREAM_MODEL_SAMPLE_RATE', '1.5'],
+      ['FLEETSTREAM_MODEL_SHINGLE_SIZE', '2.5'],
+      ['FLEETSTREAM_MODEL_TIMEOUT_MS', '0'],
+      ['FLEETSTREAM_MODEL_METRICS', 'a,,b'],
+    ] as const) {
+      assert.throws(() => runtimeConfigFromEnv({ ...env, [name]: value }), ConfigError, name);
+    }
   });
 });

@@ -48,7 +48,8 @@ async function main(): Promise<number> {
   const channel = new MultiLangChannel(process.stdout, logger);
   const host = createRecordProcessorHost({
     channel,
-    createProcessor: () => createRecordProcessor(),
+    createProcessor: () => createRecordProcessor({ keepScoredReadings: parts.createStage !== undefined }),
+    ...(parts.createStage === undefined ? {} : { createStage: parts.createStage }),
     sinks: parts.sinks,
     snapshots: parts.snapshots,
     parents,

@@ -9,7 +9,7 @@ import { isSequenceNumber, SHARD_END } from '../../leases/lease.ts';
 import type { S3SnapshotStore } from '../../leases/snapshot-store.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { BatchOutcome, RecordProcessorApi } from '../../processor/types.ts';
+import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../../processor/types.ts';
 import type { Sinks } from '../../sinks/ports.ts';
 import { backoffDelayMs, sleep } from '../../sinks/retry.ts';
 import type { DaemonAction, MultiLangChannel } from './channel.ts';
@@ -25,6 +25,8 @@ export interface ParentLookup {
 export interface HostOptions {
   readonly channel: MultiLangChannel;
   readonly createProcessor: () => RecordProcessorApi;
+  /** A fresh stage per shard, run on each batch before delivery (the model review). @default none */
+  readonly createStage?: () => OutcomeStage;
   readonly sinks: Sinks;
   readonly snapshots: S3SnapshotStore;
   readonly parents?: ParentLookup;
@@ -47,9 +49,22 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
   let log = options.logger;
   let shardId = '';
   let processor = options.createProcessor();
+  let stage = options.createStage?.();
   let lastProcessed: MultiLangRecord | undefined;
   let checkpointedAt = Date.now();
   let leaseLost = false;
+
+  async function reviewed(outcome: BatchOutcome): Promise<BatchOutcome> {
+    if (stage === undefined) return outcome;
+    try {
+      return await stage.review(outcome);
+    } catch (error) {
+      // A stage is an opinion on the batch, never a reason to hold it back.
+      metrics.count('StageFailures');
+      log.warn('stage failed; delivering the batch as processed', { error });
+      return outcome;
+    }
+  }
 
   async function deliver(outcome: BatchOutcome): Promise<void> {
     for (let failures = 0; ; failures++) {
@@ -89,6 +104,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
     shardId = action.shardId;
     log = options.logger.child({ shardId });
     processor = options.createProcessor();
+    stage = options.createStage?.();
     lastProcessed = undefined;
     leaseLost = false;
     const position = action.sequenceNumber ?? 'TRIM_HORIZON';
@@ -123,10 +139,10 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
       arrivalMs: record.approximateArrivalTimestamp ?? 0,
       shardId,
     }));
-    const outcome = processor.process(streamRecords);
-    metrics.count('RecordsIn', outcome.counts.in);
-    metrics.count('RecordsRejected', outcome.counts.rejected);
-    await deliver(outcome);
+    const processed = processor.process(streamRecords);
+    metrics.count('RecordsIn', processed.counts.in);
+    metrics.count('RecordsRejected', processed.counts.rejected);
+    await deliver(await reviewed(processed));
     lastProcessed = records[records.length - 1];
     if (Date.now() - checkpointedAt >= checkpointIntervalMs && lastProcessed !== undefined) {
       await checkpointAt(lastProcessed.sequenceNumber, lastProcessed);
