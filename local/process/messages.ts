@@ -1,15 +1,20 @@
 /**
  * The IPC protocol between `startLocalStackProcess` (parent) and `stack-main.ts` (child): the child
- * announces its endpoints once, then answers numbered requests for the stack's operator actions.
+ * announces what it serves once, then answers numbered requests for the stack's operator actions.
  */
 import type { DeliveryStats } from '../eventbridge/delivery.ts';
 import type { LocalEndpoints } from '../stack.ts';
+
+/** What a child runs: the whole stack (optionally without Kinesis), or kinesalite alone. */
+export type ChildRole = 'stack' | 'kinesis';
 
 export type StackRequest =
   | { readonly id: number; readonly op: 'flushFirehose' }
   | { readonly id: number; readonly op: 'drainEventBridge' }
   | { readonly id: number; readonly op: 'eventBridgeStats' }
   | { readonly id: number; readonly op: 'stop' };
+
+export type ReplyValue = number | DeliveryStats | null;
 
 export type StackReply =
   | {
@@ -19,5 +24,5 @@ export type StackReply =
       readonly credentials: { accessKeyId: string; secretAccessKey: string };
     }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'reply'; readonly id: number; readonly value: number | DeliveryStats | null }
+  | { readonly type: 'reply'; readonly id: number; readonly value: ReplyValue }
   | { readonly type: 'error'; readonly id: number; readonly message: string };

@@ -1,105 +1,160 @@
 /**
- * The embedded stack in a child process. kinesalite, dynalite, s3rver and the stand-ins are CPU-bound
+ * The embedded stack in child processes. kinesalite, dynalite, s3rver and the stand-ins are CPU-bound
  * JavaScript too; in the application's process they share its one event loop with the consumers, so a
- * local run measured the sum of both. In a child they run beside it on another core, as AWS runs beside
+ * local run measured the sum of both. In children they run beside it on other cores, as AWS runs beside
  * a real consumer. The application side is unchanged: it only ever had endpoints.
+ *
+ * Kinesis gets a process of its own by default: every GetRecords a consumer makes lands there, and the
+ * Firehose and S3 work of the same records would otherwise queue behind it.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FleetstreamError } from '../../consumers/contract/errors.ts';
 import type { DeliveryStats } from '../eventbridge/delivery.ts';
 import type { LocalStack, LocalStackOptions } from '../stack.ts';
-import type { StackReply, StackRequest } from './messages.ts';
+import type { ChildRole, ReplyValue, StackReply, StackRequest } from './messages.ts';
 
 const ENTRY = fileURLToPath(new URL('./stack-main.ts', import.meta.url));
 
-export interface LocalStackProcessOptions extends LocalStackOptions {
-  /** How long the child may take to start every service. @default 30000 (ms) */
+export interface LocalStackProcessOptions extends Omit<LocalStackOptions, 'kinesisEndpoint'> {
+  /** Run kinesalite in a process of its own rather than beside the other services. @default true */
+  readonly separateKinesis?: boolean;
+  /** How long a child may take to start its services. @default 30000 (ms) */
   readonly startTimeoutMs?: number;
 }
 
-type Pending = { resolve: (value: number | DeliveryStats | null) => void; reject: (error: Error) => void };
-
 export async function startLocalStackProcess(options: LocalStackProcessOptions = {}): Promise<LocalStack> {
-  const { startTimeoutMs = 30_000, ...stackOptions } = options;
-  const child = fork(ENTRY, [JSON.stringify(stackOptions)], {
-    // Resolved here so the child finds tsx whatever its working directory.
-    execArgv: ['--import', import.meta.resolve('tsx')],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ready = await waitForReady(child, startTimeoutMs);
-
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
-  let exited = false;
-  child.on('message', (message: StackReply) => {
-    if (message.type !== 'reply' && message.type !== 'error') return;
-    const waiter = pending.get(message.id);
-    pending.delete(message.id);
-    if (message.type === 'reply') waiter?.resolve(message.value);
-    else waiter?.reject(new FleetstreamError('LOCAL_STACK', `local stack: ${message.message}`));
-  });
-  const exitedEarly = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = true;
-      for (const waiter of pending.values()) {
-        waiter.reject(new FleetstreamError('LOCAL_STACK', `local stack process exited (${signal ?? code})`));
-      }
-      pending.clear();
-      resolve();
-    });
-  });
-  const request = (op: StackRequest['op']): Promise<number | DeliveryStats | null> => {
-    if (exited) return Promise.reject(new FleetstreamError('LOCAL_STACK', 'local stack process has exited'));
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      child.send({ id, op } satisfies StackRequest);
-    });
-  };
-
-  let stopping: Promise<void> | undefined;
-  return {
-    endpoints: ready.endpoints,
-    region: ready.region,
-    credentials: ready.credentials,
-    flushFirehose: async () => (await request('flushFirehose')) as number,
-    drainEventBridge: async () => {
-      await request('drainEventBridge');
-    },
-    eventBridgeStats: async () => (await request('eventBridgeStats')) as DeliveryStats,
-    stop() {
-      stopping ??= (async () => {
-        if (!exited) await request('stop').catch(() => {});
-        // A child that does not go within a few seconds after its servers closed is killed.
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exitedEarly;
-        clearTimeout(killer);
-      })();
-      return stopping;
-    },
-  };
+  const { startTimeoutMs = 30_000, separateKinesis = true, ...stackOptions } = options;
+  const children: StackChild[] = [];
+  try {
+    let kinesisEndpoint: string | undefined;
+    if (separateKinesis) {
+      const kinesis = await StackChild.start('kinesis', stackOptions, startTimeoutMs);
+      children.push(kinesis);
+      kinesisEndpoint = kinesis.ready.endpoints.kinesis;
+    }
+    const services = await StackChild.start(
+      'stack',
+      kinesisEndpoint === undefined ? stackOptions : { ...stackOptions, kinesisEndpoint },
+      startTimeoutMs,
+    );
+    children.push(services);
+    let stopping: Promise<void> | undefined;
+    return {
+      endpoints: services.ready.endpoints,
+      region: services.ready.region,
+      credentials: services.ready.credentials,
+      flushFirehose: async () => (await services.request('flushFirehose')) as number,
+      drainEventBridge: async () => {
+        await services.request('drainEventBridge');
+      },
+      eventBridgeStats: async () => (await services.request('eventBridgeStats')) as DeliveryStats,
+      stop() {
+        // The services first: the stand-ins deliver what they buffered while Kinesis is still up.
+        stopping ??= (async () => {
+          for (const child of [...children].reverse()) await child.stop();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    for (const child of children) await child.stop();
+    throw error;
+  }
 }
 
-function waitForReady(
-  child: ChildProcess,
-  timeoutMs: number,
-): Promise<Extract<StackReply, { type: 'ready' }>> {
+type Ready = Extract<StackReply, { type: 'ready' }>;
+type Waiter = { resolve: (value: ReplyValue) => void; reject: (error: Error) => void };
+
+/** One child process and the request/reply bookkeeping over its IPC channel. */
+class StackChild {
+  private readonly pending = new Map<number, Waiter>();
+  private nextId = 1;
+  private exited = false;
+  private readonly exit: Promise<void>;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly ready: Ready,
+  ) {
+    child.on('message', (message: StackReply) => {
+      if (message.type !== 'reply' && message.type !== 'error') return;
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.type === 'reply') waiter?.resolve(message.value);
+      else waiter?.reject(new FleetstreamError('LOCAL_STACK', `local stack: ${message.message}`));
+    });
+    this.exit = new Promise((resolve) => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        this.exited = true;
+        for (const waiter of this.pending.values()) {
+          waiter.reject(
+            new FleetstreamError('LOCAL_STACK', `local stack process exited (${signal ?? code})`),
+          );
+        }
+        this.pending.clear();
+        resolve();
+      };
+      if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+      else child.once('exit', onExit);
+    });
+  }
+
+  static async start(role: ChildRole, options: LocalStackOptions, timeoutMs: number): Promise<StackChild> {
+    const child = fork(ENTRY, [role, JSON.stringify(options)], {
+      // Resolved here so the child finds tsx whatever its working directory.
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new StackChild(child, await waitForReady(child, timeoutMs));
+  }
+
+  request(op: StackRequest['op']): Promise<ReplyValue> {
+    if (this.exited) {
+      return Promise.reject(new FleetstreamError('LOCAL_STACK', 'local stack process has exited'));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ id, op } satisfies StackRequest);
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (!this.exited) await this.request('stop').catch(() => {});
+      // A child that does not go within a few seconds after its servers closed is killed.
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await this.exit;
+      clearTimeout(killer);
+    })();
+    return this.stopping;
+  }
+}
+
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<Ready> {
   return new Promise((resolve, reject) => {
-    const fail = (message: string): void => {
+    const settle = (): void => {
       clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const fail = (message: string): void => {
+      settle();
       child.kill('SIGKILL');
       reject(new FleetstreamError('LOCAL_STACK', `local stack process: ${message}`));
     };
-    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
-    child.once('exit', (code, signal) => fail(`exited before it was ready (${signal ?? code})`));
-    child.on('message', function onMessage(message: StackReply) {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
+      fail(`exited before it was ready (${signal ?? code})`);
+    const onMessage = (message: StackReply): void => {
       if (message.type === 'ready') {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.removeAllListeners('exit');
+        settle();
         resolve(message);
       } else if (message.type === 'failed') fail(message.message);
-    });
+    };
+    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
+    child.on('exit', onExit);
+    child.on('message', onMessage);
   });
 }
