@@ -12,6 +12,7 @@ export type StackRequest =
   | { readonly id: number; readonly op: 'flushFirehose' }
   | { readonly id: number; readonly op: 'drainEventBridge' }
   | { readonly id: number; readonly op: 'eventBridgeStats' }
+  | { readonly id: number; readonly op: 'cpuMicros' }
   | { readonly id: number; readonly op: 'stop' };
 
 export type ReplyValue = number | DeliveryStats | null;

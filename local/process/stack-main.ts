@@ -20,6 +20,10 @@ async function answer(stack: LocalStack, request: StackRequest): Promise<ReplyVa
       return null;
     case 'eventBridgeStats':
       return stack.eventBridgeStats();
+    case 'cpuMicros': {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    }
     case 'stop':
       await stack.stop();
       return null;

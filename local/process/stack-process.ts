@@ -23,7 +23,14 @@ export interface LocalStackProcessOptions extends Omit<LocalStackOptions, 'kines
   readonly startTimeoutMs?: number;
 }
 
-export async function startLocalStackProcess(options: LocalStackProcessOptions = {}): Promise<LocalStack> {
+export interface LocalStackProcesses extends LocalStack {
+  /** CPU time (user + system, µs) each child has used so far, by role: what a benchmark charges the stack. */
+  cpuMicros(): Promise<Readonly<Record<ChildRole, number>>>;
+}
+
+export async function startLocalStackProcess(
+  options: LocalStackProcessOptions = {},
+): Promise<LocalStackProcesses> {
   const { startTimeoutMs = 30_000, separateKinesis = true, ...stackOptions } = options;
   const children: StackChild[] = [];
   try {
@@ -49,6 +56,11 @@ export async function startLocalStackProcess(options: LocalStackProcessOptions =
         await services.request('drainEventBridge');
       },
       eventBridgeStats: async () => (await services.request('eventBridgeStats')) as DeliveryStats,
+      async cpuMicros() {
+        const used = { kinesis: 0, stack: 0 };
+        for (const child of children) used[child.role] = (await child.request('cpuMicros')) as number;
+        return used;
+      },
       stop() {
         // The services first: the stand-ins deliver what they buffered while Kinesis is still up.
         stopping ??= (async () => {
@@ -75,6 +87,7 @@ class StackChild {
   private stopping: Promise<void> | undefined;
 
   private constructor(
+    readonly role: ChildRole,
     private readonly child: ChildProcess,
     readonly ready: Ready,
   ) {
@@ -107,7 +120,7 @@ class StackChild {
       execArgv: ['--import', import.meta.resolve('tsx')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    return new StackChild(child, await waitForReady(child, timeoutMs));
+    return new StackChild(role, child, await waitForReady(child, timeoutMs));
   }
 
   request(op: StackRequest['op']): Promise<ReplyValue> {
