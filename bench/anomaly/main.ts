@@ -1,7 +1,8 @@
 /**
  * `npm run bench:anomaly`: NAB evaluation of the stream's anomaly scorer against the windowed Gaussian
  * and null baselines, on `../shared/nab`; precision, recall and delay per fault type on the simulator's
- * labelled faults; the scorer's update throughput and state size.
+ * labelled faults (in-stream, and with the models: the forest alone and the stream's combination,
+ * simulated-models.ts); the scorer's update throughput and state size.
  *
  * Prints one JSON line per detector × file × profile, one per detector × profile, one per simulated fault
  * type, then one summary line.
@@ -27,6 +28,7 @@ import {
 import { streamScorer } from './ours.ts';
 import { combinedSeriesDetector, rcfSeriesDetector } from './rcf.ts';
 import { runSimulatedFaults } from './simulated.ts';
+import { runSimulatedModels } from './simulated-models.ts';
 import { parseHalf } from './split.ts';
 
 function emit(line: Record<string, unknown>): void {
@@ -183,6 +185,24 @@ function main(): void {
     });
   }
 
+  const simulatedModels = withModels ? runSimulatedModels({ devices: 30 }) : undefined;
+  if (simulatedModels !== undefined) {
+    for (const name of ['rcf', 'combined'] as const) {
+      const score = simulatedModels[name];
+      for (const [fault, result] of Object.entries(score.byFault)) {
+        emit({
+          type: 'simulated_fault',
+          detector: name,
+          fault,
+          injected: result.injected,
+          detected: result.detected,
+          recall: result.recall === null ? null : round(result.recall, 3),
+          mean_delay_readings: result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1),
+        });
+      }
+    }
+  }
+
   const { updatesPerS, floorUpdatesPerS, stateBytes } = measureThroughput();
   emit({
     type: 'throughput',
@@ -217,6 +237,17 @@ function main(): void {
     summary[`sim_recall_${key}`] = result.recall === null ? null : round(result.recall, 3);
     summary[`sim_delay_readings_${key}`] =
       result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1);
+  }
+  if (simulatedModels !== undefined) {
+    for (const name of ['rcf', 'combined'] as const) {
+      const score = simulatedModels[name];
+      summary[`sim_${name}_precision`] = score.precision === null ? null : round(score.precision, 3);
+      for (const [fault, result] of Object.entries(score.byFault)) {
+        summary[`sim_${name}_recall_${fault.replace('-', '_')}`] =
+          result.recall === null ? null : round(result.recall, 3);
+      }
+    }
+    summary.sim_model_calls = simulatedModels.modelCalls;
   }
   summary.detector_updates_per_s = updatesPerS;
   summary.ewma_floor_updates_per_s = floorUpdatesPerS;

@@ -30,7 +30,7 @@ export interface SimulatedRunResult {
 const decoder = new TextDecoder();
 
 /** The metrics of an accepted record, as the consumer would decode them. */
-function metricsOf(record: {
+export function metricsOf(record: {
   bus?: { Detail: string };
   stream?: { data: Uint8Array };
 }): Record<string, unknown> {
@@ -72,6 +72,16 @@ export function runSimulatedFaults(options: SimulatedRunOptions = {}): Simulated
     if (flagged) detections.push({ deviceId: record.deviceId, seq: record.seq });
   }
 
+  return { score: scoreDetections(truthOf(plan, config.seed, devices, startMs), detections), readings };
+}
+
+/** The plan's labelled value faults as ground-truth lines, after the run line scoreDetections needs. */
+export function truthOf(
+  plan: ReturnType<typeof planSimulation>,
+  seed: number | string,
+  devices: number,
+  startMs: number,
+): GroundTruthLine[] {
   const truth: GroundTruthLine[] = [];
   for (const intervals of plan.faults.valueFaults.values()) {
     for (const interval of intervals) {
@@ -92,7 +102,7 @@ export function runSimulatedFaults(options: SimulatedRunOptions = {}): Simulated
   const run: GroundTruthLine = {
     type: 'run',
     version: 1,
-    seed: config.seed,
+    seed: seed,
     devices,
     readingsPerDevice: plan.timing.readingsPerDevice,
     intervalMs: plan.timing.intervalMs,
@@ -101,5 +111,5 @@ export function runSimulatedFaults(options: SimulatedRunOptions = {}): Simulated
     speedup: 0,
     startedAt: new Date(startMs).toISOString(),
   };
-  return { score: scoreDetections([run, ...truth], detections), readings };
+  return [run, ...truth];
 }

@@ -2,7 +2,8 @@
  * The model's second opinion inside the stream, between processing a shard batch and delivering it.
  *
  * Per batch: the processor's scored readings (in stream order) extend each device's shingle of the model's
- * metrics; readings the in-stream detector alarmed on, plus a small deterministic sample of the rest, go to
+ * metrics; readings the in-stream detector alarmed on (on a model metric: an alarm on any other metric stands
+ * on the in-stream score), plus a small deterministic sample of the rest, go to
  * the served model in one batched InvokeEndpoint (models/client). The sample's raw scores keep a
  * calibrator's picture of ordinary traffic, against which an alarm's raw score becomes a [0, 1] `excess`;
  * combine.ts turns in-stream and model scores into the final decision. A reading the model dismisses keeps
@@ -93,6 +94,7 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
     throw new ConfigError('shingleSize must be a positive integer');
   }
   const dim = metrics.length;
+  const modelMetrics = new Set(metrics);
   const calibrator = options.calibrator ?? new ScoreCalibrator();
   const shingles = new Map<string, Shingle>();
   const counts = { confirmed: 0, dismissed: 0, inStreamOnly: 0, withheldRequests: 0 };
@@ -129,18 +131,27 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
     async review(outcome) {
       const readings = outcome.scoredReadings;
       if (readings === undefined || readings.length === 0) return outcome;
-      const alarmedSeqs = new Set<string>();
-      for (const request of outcome.corrections) {
-        if (request.reason === CorrectionReason.Anomaly && request.seq !== undefined) {
-          alarmedSeqs.add(`${request.deviceId}:${request.seq}`);
-        }
+      // Which readings alarmed, and on which metrics: anomaly ids are `${deviceId}:a:${seq}:${metric}`.
+      const modelMetricAlarms = new Set<string>();
+      const otherMetricAlarms = new Set<string>();
+      for (const output of outcome.results) {
+        if (output.kind !== 'anomaly') continue;
+        const cut = output.id.lastIndexOf(':');
+        const reading = output.id.slice(0, cut).replace(/:a:(\d+)$/, ':$1');
+        (modelMetrics.has(output.id.slice(cut + 1)) ? modelMetricAlarms : otherMetricAlarms).add(reading);
       }
 
       const candidates: Candidate[] = [];
       const unscoredAlarms: ReadingResult[] = [];
       for (const reading of readings) {
         const features = extend(reading);
-        const alarmed = alarmedSeqs.has(`${reading.deviceId}:${reading.seq}`);
+        const key = `${reading.deviceId}:${reading.seq}`;
+        // The model sees only its own metrics: an alarm on any other stands on the in-stream score.
+        if (otherMetricAlarms.has(key)) {
+          unscoredAlarms.push(reading);
+          continue;
+        }
+        const alarmed = modelMetricAlarms.has(key);
         const score = reading.anomalyScore ?? 0;
         if (features !== undefined && options.client.wants(reading.id, score)) {
           candidates.push({ reading, features, alarmed });

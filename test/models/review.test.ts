@@ -58,7 +58,7 @@ function spikeBatch(): BatchOutcome {
 }
 
 /** A hand-made batch: one ordinary-looking reading the in-stream detector (say) alarmed on at 0.6. */
-function falseAlarmBatch(): BatchOutcome {
+function falseAlarmBatch(metric = 'temperatureC'): BatchOutcome {
   const seq = 1000;
   const reading: ReadingResult = {
     kind: 'reading',
@@ -86,8 +86,23 @@ function falseAlarmBatch(): BatchOutcome {
     metrics: { temperatureC: temperature(s) },
     anomalyScore: 0.1,
   }));
+  const anomaly = {
+    kind: 'anomaly' as const,
+    id: `dev-1:a:${seq}:${metric}`,
+    deviceId: 'dev-1',
+    seq,
+    ts: reading.ts,
+    metric,
+    scored: 'value' as const,
+    observed: 21,
+    expectedLow: 20.5,
+    expectedHigh: 20.9,
+    detectors: ['ewma'],
+    score: 0.6,
+    resultId: request.targetId,
+  };
   return {
-    results: [encodeOutput(request, T0 + seq * 1000)],
+    results: [encodeOutput(anomaly, T0 + seq * 1000), encodeOutput(request, T0 + seq * 1000)],
     archive: [],
     rejections: [],
     corrections: [request],
@@ -141,11 +156,21 @@ describe('model review: the served model as a second opinion in the stream', () 
     assert.deepEqual(reviewed.corrections, []);
     assert.deepEqual(
       parseLines(reviewed.results).map((r) => r.kind),
-      ['model-review'],
-      'the withheld request left the results too',
+      ['anomaly', 'model-review'],
+      'the withheld request left the results; the anomaly record stays for audit',
     );
     assert.equal(verdict?.withheldRequestId, `dev-1:w:${T0 + 960_000}:c:${CorrectionReason.Anomaly}`);
     assert.equal(stage.metrics().withheldRequests, 1);
+  });
+
+  it('leaves an alarm on a metric the model does not see to the in-stream score', async () => {
+    const stage = review(runtime, 1);
+    await stage.review(spikeBatch());
+    const batch = falseAlarmBatch('humidityPct');
+    const reviewed = await stage.review(batch);
+    const [verdict] = parseLines(reviewed.results).filter((r) => r.kind === 'model-review');
+    assert.equal(verdict?.verdict, 'in-stream-only');
+    assert.deepEqual(reviewed.corrections, batch.corrections);
   });
 
   it('with the endpoint down, the in-stream score decides alone and the metrics say so', async () => {
