@@ -215,7 +215,10 @@ export async function ensureDeliveryStream(
           DynamicPartitioningConfiguration: { Enabled: true, RetryOptions: { DurationInSeconds: 300 } },
           ProcessingConfiguration: {
             Enabled: true,
+            // Consumers pack many JSON lines into one Firehose record (see firehose-sink.ts): split them,
+            // partition each, and end each with a newline again.
             Processors: [
+              { Type: 'RecordDeAggregation', Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }] },
               {
                 Type: 'MetadataExtraction',
                 Parameters: [
@@ -223,6 +226,7 @@ export async function ensureDeliveryStream(
                   { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
                 ],
               },
+              { Type: 'AppendDelimiterToRecord' },
             ],
           },
         },

@@ -169,7 +169,13 @@ export class ResultsLake extends Construct {
         bufferingInterval: options.buffering.interval ?? Duration.seconds(300),
         bufferingSize: options.buffering.size ?? Size.mebibytes(128),
         dynamicPartitioning: { enabled: true, retryDuration: Duration.seconds(300) },
-        processors: [firehose.MetadataExtractionProcessor.jq16({ ...PARTITION_KEY_QUERIES })],
+        // Consumers pack many JSON lines into one record (consumers/sinks/firehose-sink.ts: Firehose bills
+        // each record as at least 5 KB): split them, partition each, end each with a newline again.
+        processors: [
+          firehose.RecordDeAggregationProcessor.json(),
+          firehose.MetadataExtractionProcessor.jq16({ ...PARTITION_KEY_QUERIES }),
+          new firehose.AppendDelimiterToRecordProcessor(),
+        ],
       }),
     });
   }

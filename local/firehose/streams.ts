@@ -9,6 +9,7 @@ import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ServiceError } from '../wire/json-server.ts';
 import type { StateStore } from '../wire/state-file.ts';
+import { type SubRecordType, splitSubRecords } from './deaggregation.ts';
 import { type ExtractionQuery, extractPartitionKeys, objectName, renderPrefix } from './partitioning.ts';
 
 const gzipAsync = promisify(gzip);
@@ -22,6 +23,8 @@ export interface DestinationConfig {
   compression: 'UNCOMPRESSED' | 'GZIP';
   /** Present when dynamic partitioning is enabled. */
   extractionQuery: ExtractionQuery | undefined;
+  /** RecordDeAggregation: how an incoming record splits into sub-records before partitioning. */
+  deaggregation?: SubRecordType | undefined;
   appendDelimiter: boolean;
   /** The ExtendedS3DestinationConfiguration as given, echoed by DescribeDeliveryStream. */
   described: Record<string, unknown>;
@@ -120,38 +123,96 @@ export function decodeRecordData(record: unknown, where: string): Buffer {
 }
 
 /**
- * Buffers one accepted record. A record whose partition keys cannot be extracted goes to the error
- * output prefix as Firehose's error-record JSON, so nothing is dropped silently.
+ * Buffers one accepted record: split into sub-records first when the stream deaggregates, then each
+ * partitioned by its keys. A record that cannot be split, or a sub-record whose partition keys cannot be
+ * extracted, goes to the error output prefix as Firehose's error-record JSON, so nothing is dropped silently.
  */
 export function bufferRecord(context: FirehoseContext, stream: DeliveryStreamState, data: Buffer): void {
   const arrivalMs = context.now();
+  const how = stream.destination.deaggregation;
+  if (how === undefined) {
+    bufferOne(context, stream, data, arrivalMs);
+    return;
+  }
+  const parts = splitSubRecords(data, how);
+  if (typeof parts === 'string') {
+    bufferError(context, stream, data, arrivalMs, 'processing-failed', 'RecordDeAggregation.Failed', parts);
+    return;
+  }
+  for (const part of parts) bufferOne(context, stream, part, arrivalMs);
+}
+
+function bufferOne(
+  context: FirehoseContext,
+  stream: DeliveryStreamState,
+  data: Buffer,
+  arrivalMs: number,
+): void {
   const { destination } = stream;
   let prefix: string;
-  let payload = data;
   if (destination.extractionQuery === undefined) {
     prefix = renderPrefix(destination.prefix, { arrivalMs });
   } else {
     const keys = extractPartitionKeys(data, destination.extractionQuery);
     if (typeof keys === 'string') {
-      prefix = renderPrefix(destination.errorOutputPrefix ?? 'errors/', {
+      bufferError(
+        context,
+        stream,
+        data,
         arrivalMs,
-        errorOutputType: 'partitioning-failed',
-      });
-      payload = Buffer.from(
-        `${JSON.stringify({
-          attemptsMade: 1,
-          arrivalTimestamp: arrivalMs,
-          errorCode: 'DynamicPartitioning.MetadataExtractionFailed',
-          errorMessage: keys,
-          rawData: data.toString('base64'),
-          deliveryStreamARN: stream.arn,
-        })}\n`,
+        'partitioning-failed',
+        'DynamicPartitioning.MetadataExtractionFailed',
+        keys,
       );
-    } else {
-      prefix = renderPrefix(destination.prefix, { arrivalMs, partitionKeys: keys });
+      return;
     }
+    prefix = renderPrefix(destination.prefix, { arrivalMs, partitionKeys: keys });
   }
-  if (destination.appendDelimiter && payload === data) payload = Buffer.concat([data, Buffer.from('\n')]);
+  addToBuffer(
+    context,
+    stream,
+    prefix,
+    destination.appendDelimiter ? Buffer.concat([data, NEWLINE]) : data,
+    arrivalMs,
+  );
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** A record Firehose could not process goes to the error output prefix as its error-record JSON. */
+function bufferError(
+  context: FirehoseContext,
+  stream: DeliveryStreamState,
+  data: Buffer,
+  arrivalMs: number,
+  errorOutputType: string,
+  errorCode: string,
+  errorMessage: string,
+): void {
+  const prefix = renderPrefix(stream.destination.errorOutputPrefix ?? 'errors/', {
+    arrivalMs,
+    errorOutputType,
+  });
+  const payload = Buffer.from(
+    `${JSON.stringify({
+      attemptsMade: 1,
+      arrivalTimestamp: arrivalMs,
+      errorCode,
+      errorMessage,
+      rawData: data.toString('base64'),
+      deliveryStreamARN: stream.arn,
+    })}\n`,
+  );
+  addToBuffer(context, stream, prefix, payload, arrivalMs);
+}
+
+function addToBuffer(
+  context: FirehoseContext,
+  stream: DeliveryStreamState,
+  prefix: string,
+  payload: Buffer,
+  arrivalMs: number,
+): void {
   const buffer = stream.buffers[prefix] ?? { prefix, records: [], bytes: 0, firstArrivalMs: arrivalMs };
   stream.buffers[prefix] = buffer;
   buffer.records.push(payload.toString('base64'));

@@ -104,7 +104,12 @@ describe('results lake', () => {
           EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: Match.anyValue() } },
           ProcessingConfiguration: {
             Enabled: true,
+            // Packed records are split into their lines, partitioned, and given their newline back.
             Processors: [
+              {
+                Type: 'RecordDeAggregation',
+                Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }],
+              },
               {
                 Type: 'MetadataExtraction',
                 Parameters: Match.arrayWith([
@@ -114,6 +119,7 @@ describe('results lake', () => {
                   },
                 ]),
               },
+              Match.objectLike({ Type: 'AppendDelimiterToRecord' }),
             ],
           },
         }),

@@ -107,7 +107,45 @@ describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
     assert.equal(errors.size, 1);
     const errorRecord = JSON.parse([...errors.values()][0]!);
     assert.equal(errorRecord.errorCode, 'DynamicPartitioning.MetadataExtractionFailed');
-    assert.equal(Buffer.from(errorRecord.rawData, 'base64').toString(), '{"id":"no-partition"}\n');
+    // The sub-record as deaggregation split it out of the record (the stream deaggregates JSON).
+    assert.equal(Buffer.from(errorRecord.rawData, 'base64').toString(), '{"id":"no-partition"}');
+  });
+
+  it('splits a packed record into its lines before partitioning; one that cannot be split goes to errors/', async () => {
+    await ensureDeliveryStream(clients, 'packed', BUCKET_ARN, ROLE_ARN, S3_PREFIXES.results, {
+      IntervalInSeconds: 900,
+      SizeInMBs: 64,
+    });
+    const a = partitionOf(Date.UTC(2026, 10, 23, 18, 5));
+    const b = partitionOf(Date.UTC(2026, 10, 23, 19, 59));
+    const packed = [
+      { id: 'p1', ...a },
+      { id: 'p2', ...b },
+      { id: 'p3', ...a },
+    ]
+      .map((o) => `${JSON.stringify(o)}\n`)
+      .join('');
+    const response = await clients.firehose.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'packed',
+        Records: [{ Data: Buffer.from(packed) }, { Data: Buffer.from('{"id":"torn"') }],
+      }),
+    );
+    assert.equal(response.FailedPutCount, 0);
+    await stack.standIns.firehose.flush('packed');
+    const idsUnder = async (prefix: string) =>
+      [...(await objectsUnder(clients, prefix)).entries()]
+        .filter(([key]) => key.includes('/packed-'))
+        .flatMap(([, body]) => body.trimEnd().split('\n'))
+        .map((text) => JSON.parse(text).id);
+    assert.deepEqual(await idsUnder('results/dt=2026-11-23/hour=18/'), ['p1', 'p3']);
+    assert.deepEqual(await idsUnder('results/dt=2026-11-23/hour=19/'), ['p2']);
+    const failed = [...(await objectsUnder(clients, 'errors/processing-failed/')).values()].map((body) =>
+      JSON.parse(body),
+    );
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0].errorCode, 'RecordDeAggregation.Failed');
+    assert.equal(Buffer.from(failed[0].rawData, 'base64').toString(), '{"id":"torn"');
   });
 
   it('enforces the PutRecordBatch limits with the service error names', async () => {

@@ -94,6 +94,8 @@ describe('sinks against the embedded stack', () => {
       baseDelayMs: 1,
       maxDelayMs: 5,
       maxAttempts: 20,
+      // One line per record, so the failures and re-sends count outputs.
+      aggregateBytes: 0,
       onRetry: ({ failed }) => resent.push(failed),
     });
     const outputs = Array.from({ length: 1100 }, (_, i) => output(i));
@@ -112,6 +114,44 @@ describe('sinks against the embedded stack', () => {
       400,
     );
     assert.equal(lines.length, outputs.length, 'a failed record is not stored, so nothing is doubled');
+  });
+
+  it('Firehose sink packs lines into few records that the delivery stream splits again, each line landing once', async () => {
+    const resources = await isolatedResources(local.clients, 'sink-agg', 1);
+    const stream = resources.names.resultsDeliveryStream;
+    // The first record sent fails once: the whole record goes again, with the same ids.
+    local.stack.standIns.firehose.failRecords({ deliveryStream: stream, fraction: 1, times: 1 });
+    const retries: number[] = [];
+    const recordsPerRequest: number[] = [];
+    local.clients.firehose.middlewareStack.add(
+      (next) => async (args) => {
+        recordsPerRequest.push((args.input as { Records?: unknown[] }).Records?.length ?? 0);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countRecords' },
+    );
+    const sink = createFirehoseSink({
+      client: local.clients.firehose,
+      deliveryStreamName: stream,
+      baseDelayMs: 1,
+      aggregateBytes: 16 * 1024,
+      onRetry: ({ failed }) => retries.push(failed),
+    });
+    const outputs = Array.from({ length: 1200 }, (_, i) => output(i));
+    const bytes = outputs.reduce((sum, o) => sum + Buffer.byteLength(o.line), 0);
+    await sink.deliver(outputs);
+    local.clients.firehose.middlewareStack.remove('countRecords');
+    local.stack.standIns.firehose.clearRecordFailures();
+    await local.stack.standIns.firehose.flush(stream);
+
+    assert.deepEqual(retries, [1], 'one failed record, re-sent once');
+    assert.equal(recordsPerRequest.length, 2, 'one PutRecordBatch, one retry');
+    assert.equal(recordsPerRequest[1], 1);
+    // Packed to 16 KiB: a few dozen records carry all 1,200 lines.
+    assert.ok(recordsPerRequest[0]! <= Math.ceil(bytes / (16 * 1024)) + 1, `${recordsPerRequest[0]} records`);
+    const lines = await deliveredLines(local.clients, resources.names.bucket, 'results/');
+    assert.equal(lines.length, outputs.length, 'each line stored once, as its own line');
+    assert.deepEqual(new Set(lines.map((l) => l.id)), new Set(outputs.map((o) => o.id)));
   });
 
   it('Firehose sink gives up with PartialDeliveryError when records keep failing', async () => {

@@ -1,5 +1,6 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import type { SubRecordType } from '../deaggregation.ts';
 import {
   DEFAULT_PREFIX,
   type ExtractionQuery,
@@ -42,6 +43,7 @@ function parseDestination(fields: Fields): DestinationConfig {
 
   let extractionQuery: ExtractionQuery | undefined;
   let appendDelimiter = false;
+  let deaggregation: SubRecordType | undefined;
   const processing = config.nested(
     config.optionalObject('ProcessingConfiguration') ?? {},
     'ProcessingConfiguration',
@@ -63,6 +65,15 @@ function parseDestination(fields: Fields): DestinationConfig {
         extractionQuery = parsed;
       } else if (type === 'AppendDelimiterToRecord') {
         appendDelimiter = true;
+      } else if (type === 'RecordDeAggregation') {
+        const subRecordType = parameter('SubRecordType');
+        if (subRecordType === 'JSON') deaggregation = { type: 'JSON' };
+        else if (subRecordType === 'DELIMITED') {
+          const delimiter = parameter('Delimiter');
+          if (delimiter === undefined || delimiter === '')
+            invalid('RecordDeAggregation DELIMITED needs a Delimiter');
+          deaggregation = { type: 'DELIMITED', delimiter: Buffer.from(delimiter, 'base64').toString() };
+        } else invalid(`RecordDeAggregation SubRecordType must be JSON or DELIMITED, got ${subRecordType}`);
       } else {
         invalid(`processor ${type} is not supported by the local stand-in`);
       }
@@ -93,6 +104,7 @@ function parseDestination(fields: Fields): DestinationConfig {
     compression,
     extractionQuery: dynamicEnabled ? extractionQuery : undefined,
     appendDelimiter,
+    ...(deaggregation === undefined ? {} : { deaggregation }),
     described: {
       ...config.input,
       BufferingHints: { SizeInMBs: bufferSizeMiB, IntervalInSeconds: intervalSeconds },
