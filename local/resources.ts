@@ -218,7 +218,10 @@ export async function ensureDeliveryStream(
             // Consumers pack many JSON lines into one Firehose record (see firehose-sink.ts): split them,
             // partition each, and end each with a newline again.
             Processors: [
-              { Type: 'RecordDeAggregation', Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }] },
+              {
+                Type: 'RecordDeAggregation',
+                Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }],
+              },
               {
                 Type: 'MetadataExtraction',
                 Parameters: [

@@ -58,6 +58,15 @@ function plan(devices: number, readingsPerDevice: number, seed: number, faults: 
   return { config, plan: planSimulation(config, START_MS) };
 }
 
+function shingleOf(shingles: Map<string, Shingle>, deviceId: string, size: number): Shingle {
+  let shingle = shingles.get(deviceId);
+  if (shingle === undefined) {
+    shingle = new Shingle(1, size);
+    shingles.set(deviceId, shingle);
+  }
+  return shingle;
+}
+
 /** FNV-1a of the reading id, as models/client samples. */
 function sampled(id: string, rate: number): boolean {
   let h = 0x811c9dc5;
@@ -83,9 +92,7 @@ export function runSimulatedModels(options: SimulatedModelsOptions = {}): Simula
     if (record.expect !== 'accepted' || record.copy !== 0) continue;
     const value = metricsOf(record)[MODEL_METRIC];
     if (typeof value !== 'number') continue;
-    let shingle = trainingShingles.get(record.deviceId);
-    if (shingle === undefined) trainingShingles.set(record.deviceId, (shingle = new Shingle(1, shingleSize)));
-    const point = shingle.push([value]);
+    const point = shingleOf(trainingShingles, record.deviceId, shingleSize).push([value]);
     if (point !== undefined) forest.update(point);
   }
 
@@ -116,9 +123,7 @@ export function runSimulatedModels(options: SimulatedModelsOptions = {}): Simula
     const value = metrics[MODEL_METRIC];
     let point: Float64Array | undefined;
     if (typeof value === 'number') {
-      let shingle = shingles.get(record.deviceId);
-      if (shingle === undefined) shingles.set(record.deviceId, (shingle = new Shingle(1, shingleSize)));
-      point = shingle.push([value]);
+      point = shingleOf(shingles, record.deviceId, shingleSize).push([value]);
     }
     const at = { deviceId: record.deviceId, seq: record.seq };
 

@@ -13,7 +13,6 @@ import { type AwsClients, type AwsServiceName, createAwsClients } from '../aws/c
 import { ConfigError } from '../contract/errors.ts';
 import { DEFAULT_NAMES } from '../contract/routing.ts';
 import { createS3SnapshotStore, type S3SnapshotStore } from '../leases/snapshot-store.ts';
-import type { OutcomeStage } from '../processor/types.ts';
 import { createFirehoseSink } from '../sinks/firehose-sink.ts';
 import type { Sinks } from '../sinks/ports.ts';
 import { createSqsDlqSink } from '../sinks/sqs-dlq-sink.ts';
