@@ -4,8 +4,11 @@
  * textbook update that draws a reservoir priority for every tree on every point, to report what skip
  * sampling buys (`ratio_to_textbook_update`).
  *
- * Rates are per CPU second of this single-threaded process (process.cpuUsage), i.e. per core; wall-clock
- * rates are printed beside them because on a shared machine the two differ.
+ * Rates are per CPU second of this single-threaded process (process.cpuUsage, which also counts the JIT and GC
+ * helper threads, so it errs against us), i.e. per core; wall-clock rates are printed beside them because on a
+ * shared machine the two differ. Updates are measured in the steady state the time decay settles into, and
+ * `tree_changes_per_update` is printed beside what the decay implies, so a sampler that accepted too little
+ * would show.
  *
  * Prints JSON lines; the last is the summary with `rcf_updates_per_s` and `rcf_scores_per_s`.
  * Options (env): RCF_SECONDS (CPU seconds per measurement, default 4), RCF_TREES (100), RCF_SAMPLES (256),
@@ -80,9 +83,12 @@ const series = benchSeries();
 const points = shingled(series.values, params.shingle_size);
 emit({ stage: 'series', series: series.name, points: points.length, ...params });
 
-// Warm up: fill every reservoir so the measurement sees the steady state (evict one, insert one).
+// Warm up to the steady state: every reservoir full, and past the fill transient, during which a time-decayed
+// reservoir still accepts more often than it will later (it takes a few multiples of 1/λ updates; 4·S updates
+// alone left the measured window at ~10 tree changes per update instead of the steady ~9.75).
 const forest = new RandomCutForest(params);
-const warm = 4 * params.num_samples_per_tree;
+const lambda = forest.params.time_decay;
+const warm = Math.max(4 * params.num_samples_per_tree, lambda > 0 ? Math.ceil(8 / lambda) : 0);
 for (let i = 0; i < warm; i++) forest.update(points[i % points.length]!);
 const insertsBefore = countInserts(forest);
 
@@ -90,12 +96,16 @@ const updates = measure(SECONDS, (i) => forest.update(points[(warm + i) % points
 const treeChangesPerUpdate = (countInserts(forest) - insertsBefore) / updates.count;
 emit({
   stage: 'update',
+  warmup_updates: warm,
   updates: updates.count,
   cpu_s: round(updates.cpu),
   wall_s: round(updates.wall),
   updates_per_s: Math.round(updates.count / updates.cpu),
   updates_per_wall_s: Math.round(updates.count / updates.wall),
   tree_changes_per_update: round(treeChangesPerUpdate),
+  expected_tree_changes_per_update: round(
+    expectedTreeChanges(params.num_trees, params.num_samples_per_tree, lambda),
+  ),
 });
 
 const textbookForest = new RandomCutForest(params);
@@ -124,16 +134,17 @@ emit({
   mean_score: round(sink / scores.count),
 });
 
-// The node pools as the trees hold them (records, links, free stacks), not the per-field snapshot copies.
-const forestBytes = forest.trees.reduce(
-  (sum, t) => sum + t.record.byteLength + t.links.byteLength + t.free.byteLength,
-  0,
-);
+// The node pools as the trees hold them: links, boxes, leaf points and parents, free stacks.
+const forestBytes = forest.trees.reduce((sum, tree) => {
+  const s = tree.state();
+  const arrays = [s.nav, s.boxes, s.leafPoints, s.leafParent, s.internalFree, s.leafFree];
+  return sum + arrays.reduce((bytes, a) => bytes + a.byteLength, 0);
+}, 0);
 emit({
   summary: true,
   series: series.name,
   ...params,
-  time_decay: forest.params.time_decay,
+  time_decay: lambda,
   rcf_updates_per_s: Math.round(updates.count / updates.cpu),
   rcf_scores_per_s: Math.round(scores.count / scores.cpu),
   rcf_updates_per_wall_s: Math.round(updates.count / updates.wall),
@@ -147,6 +158,29 @@ emit({
   ns_per_tree_score: Math.round((scores.cpu / scores.count / params.num_trees) * 1e9),
   forest_bytes: forestBytes,
 });
+
+/**
+ * Steady-state tree changes per update that the time decay implies: a full reservoir holds a point of age k
+ * with probability about 1 − exp(−c·e^(−λk)) (each point independently, the Poisson view of weighted
+ * sampling), c being set by the reservoir size S = Σ_k that probability; a new point (k = 0) is then taken by
+ * each tree with probability 1 − e^(−c). λ = 0 has no steady state (acceptance keeps falling as S/t).
+ */
+function expectedTreeChanges(trees: number, samples: number, timeDecay: number): number {
+  if (timeDecay === 0) return Number.NaN;
+  const held = (c: number) => {
+    let sum = 0;
+    for (let k = 0; k < 40 / timeDecay; k++) sum += 1 - Math.exp(-c * Math.exp(-timeDecay * k));
+    return sum;
+  };
+  let lo = 0;
+  let hi = samples;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (held(mid) < samples) lo = mid;
+    else hi = mid;
+  }
+  return trees * (1 - Math.exp(-lo));
+}
 
 function countInserts(f: RandomCutForest): number {
   // Every accepted point beyond the reservoir's fill evicts one; their count is the sum of draws taken.

@@ -34,12 +34,15 @@ export class RandomCutForest {
   /** Points given to `update` so far: the clock of the time decay. */
   updates: number;
   private readonly scratch: Float64Array;
+  /** e^λ − 1 for the time decay λ, used by every skip draw. */
+  private readonly growth: number;
 
   constructor(params: Partial<ForestParams> = {}, state?: ForestState) {
     this.params = resolveForestParams(params);
     const { num_trees, num_samples_per_tree, feature_dim, shingle_size, seed } = this.params;
     this.dimensions = feature_dim * shingle_size;
     this.scratch = new Float64Array(this.dimensions);
+    this.growth = Math.expm1(this.params.time_decay);
     if (state !== undefined) {
       this.trees = state.trees;
       this.samplers = state.samplers;
@@ -79,7 +82,9 @@ export class RandomCutForest {
         // Until the reservoir fills every point is taken; only its priority is random.
         sampler.add(TimeDecaySampler.drawPriority(rng, lambda, t), tree.insert(p, rng));
       }
-      next[i] = sampler.isFull ? t + TimeDecaySampler.drawGap(rng, lambda, sampler.worstPriority, t) : t + 1;
+      next[i] = sampler.isFull
+        ? t + TimeDecaySampler.drawGap(rng, lambda, sampler.worstPriority, t, this.growth)
+        : t + 1;
     }
   }
 

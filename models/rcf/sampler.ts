@@ -44,12 +44,19 @@ export class TimeDecaySampler {
    * With the worst priority M fixed, the point at time s is accepted with probability 1 − exp(−e^(M+λs)), so
    * no point in (t, t+n] is accepted with probability exp(−e^(M+λ(t+1)) · (e^(λn) − 1)/(e^λ − 1)). Inverting
    * that at an Exp(1) draw gives the gap n to the next acceptance. M + λ(t+1) stays O(1) however long the
-   * stream runs (M itself falls like −λt), so nothing overflows.
+   * stream runs (M itself falls like −λt), so nothing overflows. `growth` is e^λ − 1, which callers that
+   * draw often compute once.
    */
-  static drawGap(rng: SeededRandom, timeDecay: number, worst: number, t: number): number {
+  static drawGap(
+    rng: SeededRandom,
+    timeDecay: number,
+    worst: number,
+    t: number,
+    growth = Math.expm1(timeDecay),
+  ): number {
     const e = -Math.log(rng.nextOpen());
     const rate = Math.exp(worst + timeDecay * (t + 1));
-    const n = timeDecay === 0 ? e / rate : Math.log1p((e * Math.expm1(timeDecay)) / rate) / timeDecay;
+    const n = timeDecay === 0 ? e / rate : Math.log1p((e * growth) / rate) / timeDecay;
     return Math.max(1, Math.ceil(n));
   }
 
@@ -96,7 +103,8 @@ export class TimeDecaySampler {
       const a = 2 * i + 1;
       if (a >= n) break;
       const b = a + 1;
-      const child = b < n && pr[b]! > pr[a]! ? b : a;
+      // The larger child, as an index rather than a branch: which one it is is a coin flip.
+      const child = b < n ? a + Number(pr[b]! > pr[a]!) : a;
       if (pr[child]! <= priority) break;
       pr[i] = pr[child]!;
       lf[i] = lf[child]!;

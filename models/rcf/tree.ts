@@ -2,164 +2,198 @@
  * One robust random cut tree (Guha, Mishra, Roy, Schrijvers: "Robust Random Cut Forest Based Anomaly
  * Detection on Streams", ICML 2016), stored in flat typed arrays.
  *
- * Layout: a pool of `capacity` nodes addressed by index. A node is a leaf when `cutDim < 0`; a leaf's box is
- * its point (lo == hi) and its `mass` counts duplicates of that point. Every internal node keeps the bounding
- * box of the points below it, maintained incrementally on insert and delete, so a cut can be drawn in O(d)
- * per level. Freed nodes go on a stack and are reused, so a long-running stream allocates nothing.
+ * Node ids: internal nodes are 0 … leafBase − 1, leaves are leafBase … leafBase + maxPoints − 1. A tree over
+ * S sampled points needs at most S leaves and S − 1 internal nodes, so each kind has its own pool and free
+ * stack, and "is this a leaf" is a comparison, not a memory read. A leaf is its point (`leafPoints`) and its
+ * parent; its box is the point.
  *
- * Each node's numbers sit together, so a step down the tree touches a few adjacent cache lines instead of
- * one line in each of ten arrays: a forest of 100 × 256-point trees is ~9 MB, far beyond L2, and traversals
- * are bound by memory latency. `record` holds per node [cutValue, rangeSum, mass, lo0, hi0, lo1, hi1, …]
- * (min and max interleaved per dimension) and `links` holds [left, right, parent, cutDim]. The one-array-
- * per-field view (`arrays()`, and the `left` … `rangeSum` getters) is built on demand for snapshots and
- * inspection; its contents, freed nodes included, are exactly what the per-field layout would hold.
- *
- * A tree holding S sampled points needs at most S leaves and S - 1 internal nodes.
+ * An internal node is split in two records, because a 100 × 256-point forest is several MB, far beyond L2,
+ * so every cache line a traversal does not touch counts:
+ * - `nav` (4 doubles, 32 bytes): cut value, then as int32 the masses of the left and right child, the
+ *   children, the cut dimension and the parent. Walking up to fix masses touches only these (~8 KB per
+ *   tree). Keeping each child's mass in its parent means a traversal learns both |child| and |sibling|
+ *   from the record it already has.
+ * - `boxes` (2d doubles): the bounding box of the points below, lo and hi interleaved per dimension,
+ *   maintained incrementally on insert and delete so a cut is drawn in O(d) per level.
+ * The box's range sum (the denominator of every cut probability) is not stored: the pass that measures how
+ * far a point lies outside the box reads every side anyway and adds the ranges up in dimension order, the
+ * same sum a stored field would hold, for two additions per dimension and nothing to keep in step.
+ * Masses count sampled points, duplicates included; the root's mass is `size`.
  */
 import type { SeededRandom } from './random.ts';
 
-const NONE = -1;
+export const NONE = -1;
+
+// `nav` holds NAV doubles per internal node; the cut value is double 0 and the int32 view indexes the rest
+// from 2 × NAV × node.
+const NAV = 4;
+const MASS_LEFT = 2;
+const MASS_RIGHT = 3;
+const LEFT = 4;
+const RIGHT = 5;
+const CUT_DIM = 6;
+const PARENT = 7;
 
 /**
- * Σ over dimensions of how far the point lies outside the box at `box` (lo, hi interleaved): the length of
- * the cut range that would separate it. Branch-free, since which side each value falls on is unpredictable:
- * g + |g| is 2·max(g, 0) exactly (Math.max compiles to branches). Doubling is exact in binary floating
- * point, so halving the doubled sum gives bit for bit the sum of the positive gaps; it differs only where
- * that sum exceeds half the largest double, where box ranges overflow anyway.
+ * Measures a point against the box at `boxes[base …]` (lo, hi interleaved): returns twice the sum over
+ * dimensions of how far the point lies outside it (the length of the cut range that would separate it) and
+ * leaves the box's range sum in `range[0]`. Branch-free, since which side each value falls on is
+ * unpredictable: g + |g| is 2·max(g, 0) exactly. Both sums run over the dimensions in order, so they are bit
+ * for bit what a plain loop gives; two dimensions per step halves the loop's bookkeeping.
  */
-function gapSum(point: Float64Array, record: Float64Array, box: number, d: number): number {
+function measureBox(
+  point: Float64Array,
+  boxes: Float64Array,
+  base: number,
+  d: number,
+  range: Float64Array,
+): number {
   let twice = 0;
-  for (let j = 0, k = box; j < d; j++, k += 2) {
-    const x = point[j]!;
-    const below = record[k]! - x;
-    const above = x - record[k + 1]!;
-    twice += below + Math.abs(below) + (above + Math.abs(above));
+  let sum = 0;
+  let j = 0;
+  let k = base;
+  for (; j + 1 < d; j += 2, k += 4) {
+    const x0 = point[j]!;
+    const x1 = point[j + 1]!;
+    const lo0 = boxes[k]!;
+    const hi0 = boxes[k + 1]!;
+    const lo1 = boxes[k + 2]!;
+    const hi1 = boxes[k + 3]!;
+    const below0 = lo0 - x0;
+    const above0 = x0 - hi0;
+    const below1 = lo1 - x1;
+    const above1 = x1 - hi1;
+    twice += below0 + Math.abs(below0) + (above0 + Math.abs(above0));
+    twice += below1 + Math.abs(below1) + (above1 + Math.abs(above1));
+    sum += hi0 - lo0;
+    sum += hi1 - lo1;
   }
-  return twice * 0.5;
+  if (j < d) {
+    const x = point[j]!;
+    const lo = boxes[k]!;
+    const hi = boxes[k + 1]!;
+    const below = lo - x;
+    const above = x - hi;
+    twice += below + Math.abs(below) + (above + Math.abs(above));
+    sum += hi - lo;
+  }
+  range[0] = sum;
+  return twice;
 }
 
-// Offsets in a node's `links` entry (stride LINKS).
-const LEFT = 0;
-const RIGHT = 1;
-const PARENT = 2;
-const CUT_DIM = 3;
-const LINKS = 4;
-// Offsets in a node's `record` entry (stride 3 + 2d); the box starts at BOX with lo, hi per dimension.
-const CUT_VALUE = 0;
-const RANGE_SUM = 1;
-const MASS = 2;
-const BOX = 3;
+/** Σ |p − q| over dimensions: how far a point lies from a leaf's point (whose box has range 0). */
+function distanceToLeaf(point: Float64Array, leafPoints: Float64Array, base: number, d: number): number {
+  let sum = 0;
+  for (let j = 0; j < d; j++) sum += Math.abs(point[j]! - leafPoints[base + j]!);
+  return sum;
+}
 
-export interface TreeArrays {
-  readonly left: Int32Array;
-  readonly right: Int32Array;
-  readonly parent: Int32Array;
-  readonly cutDim: Int32Array;
-  readonly cutValue: Float64Array;
-  readonly mass: Int32Array;
-  readonly lo: Float64Array;
-  readonly hi: Float64Array;
-  readonly rangeSum: Float64Array;
-  readonly free: Int32Array;
+/** Everything that decides a tree's future behaviour: what snapshots save and restore. */
+export interface TreeState {
+  /** Internal nodes' navigation records, leafBase × 4 doubles (see the layout above). */
+  readonly nav: Float64Array;
+  /** Internal nodes' boxes, leafBase × 2d. */
+  readonly boxes: Float64Array;
+  /** Leaf points, maxPoints × d. */
+  readonly leafPoints: Float64Array;
+  readonly leafParent: Int32Array;
+  /** Free-id stacks: the first `…FreeCount` entries are free, the last of them is handed out next. */
+  readonly internalFree: Int32Array;
+  readonly leafFree: Int32Array;
+  readonly internalFreeCount: number;
+  readonly leafFreeCount: number;
+  readonly root: number;
+  /** Points in the tree, duplicates included. */
+  readonly size: number;
+}
+
+/** A read-only view of any tree's nodes by id: what `buildTree` copies from (e.g. an older snapshot layout). */
+export interface TreeSource {
+  readonly root: number;
+  isLeaf(id: number): boolean;
+  left(id: number): number;
+  right(id: number): number;
+  cutDim(id: number): number;
+  cutValue(id: number): number;
+  /** Box side j of an internal node, or coordinate j of a leaf's point. */
+  lower(id: number, j: number): number;
+  upper(id: number, j: number): number;
+  mass(id: number): number;
 }
 
 export class RandomCutTree {
   readonly dimensions: number;
-  readonly capacity: number;
-  /** Doubles per node in `record`: cutValue, rangeSum, mass, then lo/hi per dimension. */
-  readonly stride: number;
-  /**
-   * Per node [cutValue, rangeSum, mass, lo0, hi0, …]. rangeSum is Σ (hi − lo) over the node's box, recomputed
-   * whenever the box changes: the denominator of every cut probability, so a traversal needs one pass over
-   * the dimensions per node instead of two. Masses are small integers, exact in a double.
-   */
-  readonly record: Float64Array;
-  /** Per node [left, right, parent, cutDim]; NONE (−1) where absent, cutDim < 0 marks a leaf. */
-  readonly links: Int32Array;
-  /** Stack of free node indices; `free[0 .. freeCount)` are free. */
-  readonly free: Int32Array;
-  freeCount: number;
+  readonly maxPoints: number;
+  /** The first leaf id; every id below it is an internal node. */
+  readonly leafBase: number;
+  readonly nav: Float64Array;
+  /** Int32 view of `nav`'s buffer, for the masses, links and cut dimensions. */
+  private readonly links: Int32Array;
+  readonly boxes: Float64Array;
+  readonly leafPoints: Float64Array;
+  readonly leafParent: Int32Array;
+  readonly internalFree: Int32Array;
+  readonly leafFree: Int32Array;
+  internalFreeCount: number;
+  leafFreeCount: number;
   root: number;
+  size: number;
   /** Inserts since construction or restore (a diagnostic; not part of snapshots). */
   insertions = 0;
+  /** Where `measureBox` leaves a range sum (a field, so the hot paths allocate nothing). */
+  private readonly range = new Float64Array(1);
+  /** Box sides still moving while a delete refits the boxes above it. */
+  private readonly sides: Int32Array;
 
-  constructor(
-    dimensions: number,
-    maxPoints: number,
-    restore?: { arrays: TreeArrays; freeCount: number; root: number },
-  ) {
+  /** An empty tree, or (with `state`) one restored from a snapshot after checking its structure. */
+  constructor(dimensions: number, maxPoints: number, state?: TreeState) {
     this.dimensions = dimensions;
-    this.capacity = 2 * maxPoints;
-    this.stride = BOX + 2 * dimensions;
-    const n = this.capacity;
-    const d = dimensions;
-    const stride = this.stride;
-    this.record = new Float64Array(n * stride);
-    this.links = new Int32Array(n * LINKS);
-    if (restore !== undefined) {
-      const a = restore.arrays;
-      for (let node = 0; node < n; node++) {
-        const l = node * LINKS;
-        this.links[l + LEFT] = a.left[node]!;
-        this.links[l + RIGHT] = a.right[node]!;
-        this.links[l + PARENT] = a.parent[node]!;
-        this.links[l + CUT_DIM] = a.cutDim[node]!;
-        const r = node * stride;
-        this.record[r + CUT_VALUE] = a.cutValue[node]!;
-        this.record[r + RANGE_SUM] = a.rangeSum[node]!;
-        this.record[r + MASS] = a.mass[node]!;
-        for (let j = 0; j < d; j++) {
-          this.record[r + BOX + 2 * j] = a.lo[node * d + j]!;
-          this.record[r + BOX + 2 * j + 1] = a.hi[node * d + j]!;
-        }
+    this.maxPoints = maxPoints;
+    this.leafBase = Math.max(maxPoints - 1, 0);
+    const internal = this.leafBase;
+    const sizes = {
+      nav: internal * NAV,
+      boxes: internal * 2 * dimensions,
+      leafPoints: maxPoints * dimensions,
+      leafParent: maxPoints,
+      internalFree: internal,
+      leafFree: maxPoints,
+    };
+    if (state !== undefined) {
+      for (const [name, length] of Object.entries(sizes)) {
+        const got = state[name as keyof typeof sizes].length;
+        if (got !== length) throw new RangeError(`${name} has ${got} entries, expected ${length}`);
       }
-      this.free = a.free;
-      this.freeCount = restore.freeCount;
-      this.root = restore.root;
-      return;
+      this.nav = state.nav;
+      this.boxes = state.boxes;
+      this.leafPoints = state.leafPoints;
+      this.leafParent = state.leafParent;
+      this.internalFree = state.internalFree;
+      this.leafFree = state.leafFree;
+      this.internalFreeCount = state.internalFreeCount;
+      this.leafFreeCount = state.leafFreeCount;
+      this.root = state.root;
+      this.size = state.size;
+    } else {
+      this.nav = new Float64Array(sizes.nav);
+      this.boxes = new Float64Array(sizes.boxes);
+      this.leafPoints = new Float64Array(sizes.leafPoints);
+      this.leafParent = new Int32Array(sizes.leafParent).fill(NONE);
+      // Lowest ids on top of each stack, so a fresh tree fills its pools from the front.
+      this.internalFree = Int32Array.from({ length: internal }, (_, i) => internal - 1 - i);
+      this.leafFree = Int32Array.from({ length: maxPoints }, (_, i) => internal + maxPoints - 1 - i);
+      this.internalFreeCount = internal;
+      this.leafFreeCount = maxPoints;
+      this.root = NONE;
+      this.size = 0;
     }
-    this.links.fill(NONE);
-    this.free = new Int32Array(n);
-    // Lowest indices on top of the stack, so a fresh tree fills the pool from the front.
-    for (let i = 0; i < n; i++) this.free[i] = n - 1 - i;
-    this.freeCount = n;
-    this.root = NONE;
+    this.links = new Int32Array(this.nav.buffer, this.nav.byteOffset, this.nav.length * 2);
+    this.sides = new Int32Array(2 * dimensions);
+    if (state !== undefined) this.checkStructure();
   }
 
-  /** Number of points in the tree, duplicates included. */
-  get size(): number {
-    return this.root === NONE ? 0 : this.record[this.root * this.stride + MASS]!;
-  }
-
-  private allocate(): number {
-    if (this.freeCount === 0) throw new RangeError('random cut tree node pool exhausted');
-    return this.free[--this.freeCount]!;
-  }
-
-  private release(node: number): void {
-    const l = node * LINKS;
-    this.links[l + LEFT] = NONE;
-    this.links[l + RIGHT] = NONE;
-    this.links[l + PARENT] = NONE;
-    this.links[l + CUT_DIM] = NONE;
-    this.record[node * this.stride + MASS] = 0;
-    this.free[this.freeCount++] = node;
-  }
-
-  private newLeaf(point: Float64Array): number {
-    const leaf = this.allocate();
-    const d = this.dimensions;
-    const record = this.record;
-    const r = leaf * this.stride;
-    for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
-      const x = point[j]!;
-      record[k] = x;
-      record[k + 1] = x;
-    }
-    record[r + RANGE_SUM] = 0;
-    record[r + MASS] = 1;
-    this.links[leaf * LINKS + CUT_DIM] = NONE;
-    return leaf;
+  isLeaf(id: number): boolean {
+    return id >= this.leafBase;
   }
 
   /**
@@ -171,122 +205,52 @@ export class RandomCutTree {
    * distributed as a tree built from scratch on the sample plus p.
    *
    * A uniform position on the union's total range falls in the gaps between p and B (so separates) with
-   * probability outside / (rangeSum + outside), and is then uniform over those gaps. So one draw decides
+   * probability outside / (range + outside), and is then uniform over those gaps. So one draw decides
    * whether to split, and only a split needs the cut itself; when p lies inside B nothing is drawn at all.
    */
   insert(point: Float64Array, rng: SeededRandom): number {
     this.insertions++;
     if (this.root === NONE) {
-      const leaf = this.newLeaf(point);
-      this.links[leaf * LINKS + PARENT] = NONE;
+      const leaf = this.newLeaf(point, NONE);
       this.root = leaf;
+      this.size = 1;
       return leaf;
     }
     const d = this.dimensions;
-    const stride = this.stride;
-    const record = this.record;
+    const d2 = 2 * d;
+    const nav = this.nav;
     const links = this.links;
+    const boxes = this.boxes;
+    const range = this.range;
+    const leafBase = this.leafBase;
     let node = this.root;
-    for (;;) {
-      const r = node * stride;
-      const outside = gapSum(point, record, r + BOX, d);
-      const ln = node * LINKS;
-      const cutDim = links[ln + CUT_DIM]!;
+    // Points under `node` before this insertion; each step down counts p in the child it enters.
+    let mass = this.size++;
+    while (node < leafBase) {
+      const box = node * d2;
+      const outside = measureBox(point, boxes, box, d, range) * 0.5;
       if (outside > 0) {
-        const u = rng.next() * (record[r + RANGE_SUM]! + outside);
-        // A leaf's box is a point (rangeSum 0): any cut between it and p separates them.
-        if (u < outside || cutDim < 0) return this.splitAbove(node, point, u < outside ? u : 0);
-        let sum = 0;
-        for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
+        const u = rng.next() * (range[0]! + outside);
+        if (u < outside) return this.splitAbove(node, mass, point, u);
+        // Not split here: the box grows to take p, and the descent goes on.
+        for (let j = 0, k = box; j < d; j++, k += 2) {
           const x = point[j]!;
-          if (x < record[k]!) record[k] = x;
-          else if (x > record[k + 1]!) record[k + 1] = x;
-          sum += record[k + 1]! - record[k]!;
+          if (x < boxes[k]!) boxes[k] = x;
+          else if (x > boxes[k + 1]!) boxes[k + 1] = x;
         }
-        record[r + RANGE_SUM] = sum;
-      } else if (cutDim < 0) {
-        // p equals this leaf's point: count the duplicate.
-        record[r + MASS]!++;
-        return node;
       }
-      record[r + MASS]!++;
-      node = point[cutDim]! <= record[r + CUT_VALUE]! ? links[ln + LEFT]! : links[ln + RIGHT]!;
+      // Which side p takes is unpredictable, so it is an index (right = left + 1), not a branch.
+      const n = node * NAV;
+      const right = Number(point[links[2 * n + CUT_DIM]!]! > nav[n]!);
+      mass = links[2 * n + MASS_LEFT + right]!++;
+      node = links[2 * n + LEFT + right]!;
     }
-  }
-
-  /**
-   * Puts a new branch above `node` whose cut separates p from node's box: the cut lies `offset` into the
-   * gaps between them, taken dimension by dimension. Points go left when value <= cut.
-   */
-  private splitAbove(node: number, point: Float64Array, offset: number): number {
-    const d = this.dimensions;
-    const record = this.record;
-    const r = node * this.stride;
-    let dim = -1;
-    let cut = 0;
-    let rest = offset;
-    for (let j = 0, k = r + BOX; j < d; j++, k += 2) {
-      const x = point[j]!;
-      const l = record[k]!;
-      const h = record[k + 1]!;
-      const gap = x < l ? l - x : x > h ? x - h : 0;
-      if (gap <= 0) continue;
-      dim = j;
-      if (rest < gap) {
-        cut = x < l ? x + rest : h + rest;
-        break;
-      }
-      rest -= gap;
-    }
-    const x = point[dim]!;
-    const l = record[r + BOX + 2 * dim]!;
-    const h = record[r + BOX + 2 * dim + 1]!;
-    // Rounding can push the cut onto the far edge of the gap (or leave rest past the last gap); any cut in
-    // [x, l) or [h, x) is a valid separating cut, so fall back to the near edge.
-    if (x < l) {
-      if (!(cut >= x && cut < l)) cut = x;
-    } else if (!(cut >= h && cut < x)) cut = h;
-    return this.attachSplit(node, point, dim, cut);
-  }
-
-  private attachSplit(node: number, point: Float64Array, dim: number, cut: number): number {
-    const d = this.dimensions;
-    const stride = this.stride;
-    const record = this.record;
-    const links = this.links;
-    const leaf = this.newLeaf(point);
-    const branch = this.allocate();
-    const r = node * stride;
-    const b = branch * stride;
-    let sum = 0;
-    for (let j = 0, k = BOX; j < d; j++, k += 2) {
-      const x = point[j]!;
-      const l = Math.min(x, record[r + k]!);
-      const h = Math.max(x, record[r + k + 1]!);
-      record[b + k] = l;
-      record[b + k + 1] = h;
-      sum += h - l;
-    }
-    record[b + RANGE_SUM] = sum;
-    record[b + CUT_VALUE] = cut;
-    record[b + MASS] = record[r + MASS]! + 1;
-    const bl = branch * LINKS;
-    links[bl + CUT_DIM] = dim;
-    if (point[dim]! <= cut) {
-      links[bl + LEFT] = leaf;
-      links[bl + RIGHT] = node;
-    } else {
-      links[bl + LEFT] = node;
-      links[bl + RIGHT] = leaf;
-    }
-    const above = links[node * LINKS + PARENT]!;
-    links[bl + PARENT] = above;
-    if (above === NONE) this.root = branch;
-    else if (links[above * LINKS + LEFT] === node) links[above * LINKS + LEFT] = branch;
-    else links[above * LINKS + RIGHT] = branch;
-    links[node * LINKS + PARENT] = branch;
-    links[leaf * LINKS + PARENT] = branch;
-    return leaf;
+    // A leaf: p either repeats its point (and was counted on the way down) or is split off beside it.
+    const outside = distanceToLeaf(point, this.leafPoints, (node - leafBase) * d, d);
+    if (outside === 0) return node;
+    // Any cut between the two points separates them.
+    const u = rng.next() * outside;
+    return this.splitAbove(node, mass, point, u < outside ? u : 0);
   }
 
   /**
@@ -294,77 +258,85 @@ export class RandomCutTree {
    * recomputed from their children only while they actually shrink (a deleted interior point changes no box).
    */
   delete(leaf: number): void {
-    const stride = this.stride;
-    const record = this.record;
     const links = this.links;
-    if (record[leaf * stride + MASS]! > 1) {
-      for (let node = leaf; node !== NONE; node = links[node * LINKS + PARENT]!)
-        record[node * stride + MASS]!--;
+    const up = this.leafParent[leaf - this.leafBase]!;
+    this.size--;
+    if (up === NONE) {
+      if (this.size === 0) {
+        this.releaseLeaf(leaf);
+        this.root = NONE;
+      }
       return;
     }
-    const above = links[leaf * LINKS + PARENT]!;
-    if (above === NONE) {
-      this.release(leaf);
-      this.root = NONE;
+    const u = 2 * NAV * up;
+    const fromLeft = links[u + LEFT] === leaf;
+    if (links[u + (fromLeft ? MASS_LEFT : MASS_RIGHT)]! > 1) {
+      // A duplicate: only the masses on the path change.
+      this.uncount(leaf, up);
       return;
     }
-    const al = above * LINKS;
-    const sibling = links[al + LEFT] === leaf ? links[al + RIGHT]! : links[al + LEFT]!;
-    const grand = links[al + PARENT]!;
-    links[sibling * LINKS + PARENT] = grand;
-    if (grand === NONE) this.root = sibling;
-    else if (links[grand * LINKS + LEFT] === above) links[grand * LINKS + LEFT] = sibling;
-    else links[grand * LINKS + RIGHT] = sibling;
-    this.release(leaf);
-    this.release(above);
-    // Boxes shrink only while they were bounded by the deleted point; above that, only masses change. The
-    // freed leaf's record still holds the point.
-    const point = leaf * stride + BOX;
+    const sibling = links[u + (fromLeft ? RIGHT : LEFT)]!;
+    const siblingMass = links[u + (fromLeft ? MASS_RIGHT : MASS_LEFT)]!;
+    const grand = links[u + PARENT]!;
+    this.setParent(sibling, grand);
+    this.releaseLeaf(leaf);
+    this.releaseInternal(up);
+    if (grand === NONE) {
+      this.root = sibling;
+      return;
+    }
+    const g = 2 * NAV * grand;
+    if (links[g + LEFT] === up) {
+      links[g + LEFT] = sibling;
+      links[g + MASS_LEFT] = siblingMass;
+    } else {
+      links[g + RIGHT] = sibling;
+      links[g + MASS_RIGHT] = siblingMass;
+    }
+    // Boxes shrink only while they were bounded by the deleted point; above that, only masses change. Only a
+    // side the point lay on can move, and only while it keeps moving: a side another point also attains
+    // stays, and so does that side of every box above. So the sides still moving are listed in `sides`
+    // (2j for lo, 2j + 1 for hi), starting with grand's sides that equal the point; the freed leaf's slot
+    // still holds the point.
+    const d = this.dimensions;
+    const boxes = this.boxes;
+    const leafPoints = this.leafPoints;
+    const sides = this.sides;
+    const point = (leaf - this.leafBase) * d;
+    let count = 0;
+    for (let k = 0, b = grand * 2 * d; k < 2 * d; k++) {
+      // Branch-free: whether the point attains a side is data, not a pattern.
+      sides[count] = k;
+      count += Number(boxes[b + k] === leafPoints[point + (k >> 1)]);
+    }
     let node = grand;
-    while (node !== NONE && this.shrinkBox(node, point)) {
-      record[node * stride + MASS]!--;
-      node = links[node * LINKS + PARENT]!;
+    for (;;) {
+      count = this.refitSides(node, point, count);
+      if (count === 0) break;
+      const above = links[2 * NAV * node + PARENT]!;
+      if (above === NONE) return;
+      const a = 2 * NAV * above;
+      links[a + MASS_LEFT + Number(links[a + LEFT] !== node)]!--;
+      node = above;
+      // A side the point no longer attains here was set by another point and stays.
+      let kept = 0;
+      for (let i = 0, b = node * 2 * d; i < count; i++) {
+        const k = sides[i]!;
+        sides[kept] = k;
+        kept += Number(boxes[b + k] === leafPoints[point + (k >> 1)]);
+      }
+      count = kept;
     }
-    for (; node !== NONE; node = links[node * LINKS + PARENT]!) record[node * stride + MASS]!--;
+    this.uncount(node, links[2 * NAV * node + PARENT]!);
   }
 
-  /**
-   * Refits a node's box after the point whose box is at record offset `point` left its subtree; returns
-   * whether the box changed. Only a side the point lay on can move (any other side is attained by a point
-   * still there), so only those sides read the children, whose boxes are already refitted.
-   */
-  private shrinkBox(node: number, point: number): boolean {
-    const d2 = 2 * this.dimensions;
-    const stride = this.stride;
-    const record = this.record;
-    const ln = node * LINKS;
-    const base = node * stride + BOX;
-    const a = this.links[ln + LEFT]! * stride + BOX;
-    const b = this.links[ln + RIGHT]! * stride + BOX;
-    let changed = false;
-    for (let k = 0; k < d2; k += 2) {
-      const x = record[point + k]!;
-      if (x === record[base + k]) {
-        const l = Math.min(record[a + k]!, record[b + k]!);
-        if (l !== x) {
-          record[base + k] = l;
-          changed = true;
-        }
-      }
-      if (x === record[base + k + 1]) {
-        const h = Math.max(record[a + k + 1]!, record[b + k + 1]!);
-        if (h !== x) {
-          record[base + k + 1] = h;
-          changed = true;
-        }
-      }
+  /** Takes one point off the masses from `child`'s slot in `parent` up to the root. */
+  private uncount(child: number, parent: number): void {
+    const links = this.links;
+    for (let node = child, up = parent; up !== NONE; node = up, up = links[2 * NAV * up + PARENT]!) {
+      const a = 2 * NAV * up;
+      links[a + MASS_LEFT + Number(links[a + LEFT] !== node)]!--;
     }
-    if (changed) {
-      let sum = 0;
-      for (let k = 0; k < d2; k += 2) sum += record[base + k + 1]! - record[base + k]!;
-      record[node * stride + RANGE_SUM] = sum;
-    }
-    return changed;
   }
 
   /**
@@ -383,106 +355,373 @@ export class RandomCutTree {
   expectedCoDisp(point: Float64Array): number {
     if (this.root === NONE) return 0;
     const d = this.dimensions;
-    const stride = this.stride;
-    const record = this.record;
+    const d2 = 2 * d;
+    const nav = this.nav;
     const links = this.links;
+    const boxes = this.boxes;
+    const range = this.range;
+    const leafBase = this.leafBase;
     let node = this.root;
-    // The sibling is known on the way down, so the parent link is never read.
-    let sibling = NONE;
+    let nodeMass = this.size;
+    let siblingMass = 0; // 0 at the root, which has no sibling
     let reach = 1; // probability that the insertion has not split x off above `node`
     let colluderMax = 0; // M over the path so far
     let expected = 0;
-    for (;;) {
-      const r = node * stride;
-      const outside = gapSum(point, record, r + BOX, d);
-      const nodeMass = record[r + MASS]!;
-      if (sibling !== NONE) {
-        const ratio = record[sibling * stride + MASS]! / (nodeMass + 1);
-        if (ratio > colluderMax) colluderMax = ratio;
-      }
-      const ln = node * LINKS;
-      const cutDim = links[ln + CUT_DIM]!;
+    while (node < leafBase) {
+      const outside = measureBox(point, boxes, node * d2, d, range) * 0.5;
+      const ratio = siblingMass / (nodeMass + 1);
+      if (ratio > colluderMax) colluderMax = ratio;
       if (outside > 0) {
-        const pSplit = cutDim < 0 ? 1 : outside / (record[r + RANGE_SUM]! + outside);
+        const pSplit = outside / (range[0]! + outside);
         expected += reach * pSplit * Math.max(nodeMass, colluderMax);
         reach *= 1 - pSplit;
-        if (cutDim < 0) return expected;
-      } else if (cutDim < 0) {
-        return expected + reach * colluderMax;
       }
-      if (point[cutDim]! <= record[r + CUT_VALUE]!) {
-        node = links[ln + LEFT]!;
-        sibling = links[ln + RIGHT]!;
-      } else {
-        node = links[ln + RIGHT]!;
-        sibling = links[ln + LEFT]!;
-      }
+      const n = node * NAV;
+      const right = Number(point[links[2 * n + CUT_DIM]!]! > nav[n]!);
+      nodeMass = links[2 * n + MASS_LEFT + right]!;
+      siblingMass = links[2 * n + MASS_RIGHT - right]!;
+      node = links[2 * n + LEFT + right]!;
     }
+    const ratio = siblingMass / (nodeMass + 1);
+    if (ratio > colluderMax) colluderMax = ratio;
+    // Off the leaf's point any cut separates (probability 1); on it, x joins the leaf.
+    return distanceToLeaf(point, this.leafPoints, (node - leafBase) * d, d) > 0
+      ? expected + reach * Math.max(nodeMass, colluderMax)
+      : expected + reach * colluderMax;
   }
 
-  /** Copies of the links: [left, right, parent, cutDim][field] for every node. */
-  private linkField(field: number): Int32Array {
-    const out = new Int32Array(this.capacity);
-    for (let node = 0; node < out.length; node++) out[node] = this.links[node * LINKS + field]!;
-    return out;
-  }
-
-  private recordField(field: number): Float64Array {
-    const out = new Float64Array(this.capacity);
-    for (let node = 0; node < out.length; node++) out[node] = this.record[node * this.stride + field]!;
-    return out;
-  }
-
-  private boxSide(side: 0 | 1): Float64Array {
+  /**
+   * Puts a new branch above `node` (which holds `nodeMass` points) whose cut separates p from node's box: the
+   * cut lies `offset` into the gaps between them, taken dimension by dimension. Points go left when value <= cut.
+   */
+  private splitAbove(node: number, nodeMass: number, point: Float64Array, offset: number): number {
     const d = this.dimensions;
-    const out = new Float64Array(this.capacity * d);
-    for (let node = 0; node < this.capacity; node++) {
-      for (let j = 0; j < d; j++) out[node * d + j] = this.record[node * this.stride + BOX + 2 * j + side]!;
+    const leaf = node >= this.leafBase;
+    // A leaf's box is its point: lo and hi are the same value.
+    const array = leaf ? this.leafPoints : this.boxes;
+    const base = leaf ? (node - this.leafBase) * d : node * 2 * d;
+    const step = leaf ? 1 : 2;
+    const upper = leaf ? 0 : 1;
+    let dim = -1;
+    let cut = 0;
+    let rest = offset;
+    for (let j = 0, k = base; j < d; j++, k += step) {
+      const x = point[j]!;
+      const l = array[k]!;
+      const h = array[k + upper]!;
+      const gap = x < l ? l - x : x > h ? x - h : 0;
+      if (gap <= 0) continue;
+      dim = j;
+      if (rest < gap) {
+        cut = x < l ? x + rest : h + rest;
+        break;
+      }
+      rest -= gap;
     }
-    return out;
+    const x = point[dim]!;
+    const l = array[base + dim * step]!;
+    const h = array[base + dim * step + upper]!;
+    // Rounding can push the cut onto the far edge of the gap (or leave rest past the last gap); any cut in
+    // [x, l) or [h, x) is a valid separating cut, so fall back to the near edge.
+    if (x < l) {
+      if (!(cut >= x && cut < l)) cut = x;
+    } else if (!(cut >= h && cut < x)) cut = h;
+
+    const above = this.parentOf(node);
+    const branch = this.allocateInternal();
+    const newLeaf = this.newLeaf(point, branch);
+    const boxes = this.boxes;
+    for (let j = 0, k = branch * 2 * d, s = base; j < d; j++, k += 2, s += step) {
+      const p = point[j]!;
+      boxes[k] = Math.min(p, array[s]!);
+      boxes[k + 1] = Math.max(p, array[s + upper]!);
+    }
+    const links = this.links;
+    const b = 2 * NAV * branch;
+    this.nav[NAV * branch] = cut;
+    links[b + CUT_DIM] = dim;
+    links[b + PARENT] = above;
+    if (point[dim]! <= cut) {
+      links[b + LEFT] = newLeaf;
+      links[b + MASS_LEFT] = 1;
+      links[b + RIGHT] = node;
+      links[b + MASS_RIGHT] = nodeMass;
+    } else {
+      links[b + LEFT] = node;
+      links[b + MASS_LEFT] = nodeMass;
+      links[b + RIGHT] = newLeaf;
+      links[b + MASS_RIGHT] = 1;
+    }
+    // The slot of `node` in its parent already counts p (it was counted on the way down).
+    if (above === NONE) this.root = branch;
+    else {
+      const a = 2 * NAV * above;
+      if (links[a + LEFT] === node) links[a + LEFT] = branch;
+      else links[a + RIGHT] = branch;
+    }
+    this.setParent(node, branch);
+    return newLeaf;
   }
 
-  // Per-field copies (index = node, or node × dimensions + j for boxes): for snapshots and inspection, not hot paths.
-  get left(): Int32Array {
-    return this.linkField(LEFT);
-  }
-  get right(): Int32Array {
-    return this.linkField(RIGHT);
-  }
-  get parent(): Int32Array {
-    return this.linkField(PARENT);
-  }
-  get cutDim(): Int32Array {
-    return this.linkField(CUT_DIM);
-  }
-  get cutValue(): Float64Array {
-    return this.recordField(CUT_VALUE);
-  }
-  get rangeSum(): Float64Array {
-    return this.recordField(RANGE_SUM);
-  }
-  get mass(): Int32Array {
-    return Int32Array.from(this.recordField(MASS));
-  }
-  get lo(): Float64Array {
-    return this.boxSide(0);
-  }
-  get hi(): Float64Array {
-    return this.boxSide(1);
+  /**
+   * Recomputes the listed sides of an internal node's box from its children (already refitted) after the
+   * point at `leafPoints[point …]`, which attained them, left its subtree. Keeps in `sides` only the sides
+   * that moved and returns their number.
+   */
+  private refitSides(node: number, point: number, count: number): number {
+    const d = this.dimensions;
+    const boxes = this.boxes;
+    const sides = this.sides;
+    const n = 2 * NAV * node;
+    const left = this.links[n + LEFT]!;
+    const right = this.links[n + RIGHT]!;
+    let kept = 0;
+    for (let i = 0, b = node * 2 * d; i < count; i++) {
+      const k = sides[i]!;
+      const x = this.leafPoints[point + (k >> 1)]!;
+      const l = this.sideOf(left, k);
+      const r = this.sideOf(right, k);
+      const side = (k & 1) === 0 ? Math.min(l, r) : Math.max(l, r);
+      if (side !== x) {
+        boxes[b + k] = side;
+        sides[kept++] = k;
+      }
+    }
+    return kept;
   }
 
-  arrays(): TreeArrays {
+  /** Side k (2j for lo, 2j + 1 for hi) of a node's box; a leaf's box is its point. */
+  private sideOf(id: number, k: number): number {
+    return id >= this.leafBase
+      ? this.leafPoints[(id - this.leafBase) * this.dimensions + (k >> 1)]!
+      : this.boxes[id * 2 * this.dimensions + k]!;
+  }
+
+  private allocateInternal(): number {
+    if (this.internalFreeCount === 0) throw new RangeError('random cut tree node pool exhausted');
+    return this.internalFree[--this.internalFreeCount]!;
+  }
+
+  private newLeaf(point: Float64Array, parent: number): number {
+    if (this.leafFreeCount === 0) throw new RangeError('random cut tree leaf pool exhausted');
+    const leaf = this.leafFree[--this.leafFreeCount]!;
+    const d = this.dimensions;
+    const y = (leaf - this.leafBase) * d;
+    for (let j = 0; j < d; j++) this.leafPoints[y + j] = point[j]!;
+    this.leafParent[leaf - this.leafBase] = parent;
+    return leaf;
+  }
+
+  private releaseLeaf(leaf: number): void {
+    this.leafParent[leaf - this.leafBase] = NONE;
+    this.leafFree[this.leafFreeCount++] = leaf;
+  }
+
+  /** Frees an internal node; its links are cleared so a snapshot holds no stale ids (its numbers stay). */
+  private releaseInternal(node: number): void {
+    const n = 2 * NAV * node;
+    const links = this.links;
+    links[n + MASS_LEFT] = 0;
+    links[n + MASS_RIGHT] = 0;
+    links[n + LEFT] = NONE;
+    links[n + RIGHT] = NONE;
+    links[n + CUT_DIM] = NONE;
+    links[n + PARENT] = NONE;
+    this.internalFree[this.internalFreeCount++] = node;
+  }
+
+  private setParent(id: number, parent: number): void {
+    if (id >= this.leafBase) this.leafParent[id - this.leafBase] = parent;
+    else this.links[2 * NAV * id + PARENT] = parent;
+  }
+
+  // Per-node accessors by id, for the cold paths: splits, snapshots, checks and tests.
+
+  parentOf(id: number): number {
+    return id >= this.leafBase ? this.leafParent[id - this.leafBase]! : this.links[2 * NAV * id + PARENT]!;
+  }
+  leftOf(node: number): number {
+    return this.links[2 * NAV * node + LEFT]!;
+  }
+  rightOf(node: number): number {
+    return this.links[2 * NAV * node + RIGHT]!;
+  }
+  cutDimOf(node: number): number {
+    return this.links[2 * NAV * node + CUT_DIM]!;
+  }
+  cutValueOf(node: number): number {
+    return this.nav[NAV * node]!;
+  }
+  /** Side j of a node's box (a leaf's box is its point). */
+  lowerOf(id: number, j: number): number {
+    return this.sideOf(id, 2 * j);
+  }
+  upperOf(id: number, j: number): number {
+    return this.sideOf(id, 2 * j + 1);
+  }
+  /** Points under a node, duplicates included (0 for a free node). */
+  massOf(id: number): number {
+    const up = this.parentOf(id);
+    if (up === NONE) return id === this.root ? this.size : 0;
+    const n = 2 * NAV * up;
+    return this.links[n + (this.links[n + LEFT] === id ? MASS_LEFT : MASS_RIGHT)]!;
+  }
+
+  /** The state a snapshot saves (the arrays themselves, not copies). */
+  state(): TreeState {
     return {
-      left: this.left,
-      right: this.right,
-      parent: this.parent,
-      cutDim: this.cutDim,
-      cutValue: this.cutValue,
-      mass: this.mass,
-      lo: this.lo,
-      hi: this.hi,
-      rangeSum: this.rangeSum,
-      free: this.free,
+      nav: this.nav,
+      boxes: this.boxes,
+      leafPoints: this.leafPoints,
+      leafParent: this.leafParent,
+      internalFree: this.internalFree,
+      leafFree: this.leafFree,
+      internalFreeCount: this.internalFreeCount,
+      leafFreeCount: this.leafFreeCount,
+      root: this.root,
+      size: this.size,
     };
   }
+
+  /** An independent copy that evolves exactly as this tree would. */
+  clone(): RandomCutTree {
+    return new RandomCutTree(this.dimensions, this.maxPoints, {
+      ...this.state(),
+      nav: this.nav.slice(),
+      boxes: this.boxes.slice(),
+      leafPoints: this.leafPoints.slice(),
+      leafParent: this.leafParent.slice(),
+      internalFree: this.internalFree.slice(),
+      leafFree: this.leafFree.slice(),
+    });
+  }
+
+  /**
+   * Checks what a traversal or an update relies on, so a corrupted snapshot fails on restore rather than
+   * looping or writing outside a pool: the nodes reachable from the root form a tree with consistent parent
+   * links, cut dimensions and masses, and the free stacks hold exactly the unreachable ids. Boxes and cuts
+   * are not checked: wrong numbers give wrong scores, not a broken structure. Throws RangeError.
+   */
+  private checkStructure(): void {
+    const leafBase = this.leafBase;
+    const total = leafBase + this.maxPoints;
+    const links = this.links;
+    const fail = (what: string): never => {
+      throw new RangeError(`random cut tree: ${what}`);
+    };
+    if (!Number.isInteger(this.size) || this.size < 0 || this.size > this.maxPoints)
+      fail(`size ${this.size}`);
+    if ((this.root === NONE) !== (this.size === 0)) fail(`size ${this.size} does not fit the root`);
+    const inUse = new Uint8Array(total);
+    const visit = (id: number, parent: number): void => {
+      if (!Number.isInteger(id) || id < 0 || id >= total) fail(`node id ${id} out of range`);
+      if (inUse[id] !== 0) fail(`node ${id} is reached twice`);
+      inUse[id] = 1;
+      if (this.parentOf(id) !== parent) fail(`node ${id} has the wrong parent`);
+    };
+    const massBelow = (id: number): number =>
+      links[2 * NAV * id + MASS_LEFT]! + links[2 * NAV * id + MASS_RIGHT]!;
+    const stack: number[] = [];
+    if (this.root !== NONE) {
+      visit(this.root, NONE);
+      if (this.root < leafBase && massBelow(this.root) !== this.size) fail('root mass is not the size');
+      stack.push(this.root);
+    }
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node >= leafBase) continue;
+      const n = 2 * NAV * node;
+      const cutDim = links[n + CUT_DIM]!;
+      if (cutDim < 0 || cutDim >= this.dimensions) fail(`node ${node} cuts dimension ${cutDim}`);
+      for (const [side, slot] of [
+        [LEFT, MASS_LEFT],
+        [RIGHT, MASS_RIGHT],
+      ] as const) {
+        const child = links[n + side]!;
+        visit(child, node);
+        const mass = links[n + slot]!;
+        if (mass < 1 || (child < leafBase && mass !== massBelow(child))) {
+          fail(`node ${node} holds the wrong mass for ${child}`);
+        }
+        stack.push(child);
+      }
+    }
+    const checkFree = (free: Int32Array, freeCount: number, from: number, to: number, kind: string) => {
+      let used = 0;
+      for (let id = from; id < to; id++) used += inUse[id]!;
+      if (freeCount !== to - from - used) fail(`${kind} free count ${freeCount} does not match the tree`);
+      for (let k = 0; k < freeCount; k++) {
+        const id = free[k]!;
+        if (id < from || id >= to || inUse[id] !== 0) fail(`${kind} free stack holds ${id}`);
+        inUse[id] = 2;
+      }
+    };
+    checkFree(this.internalFree, this.internalFreeCount, 0, leafBase, 'internal');
+    checkFree(this.leafFree, this.leafFreeCount, leafBase, total, 'leaf');
+  }
+}
+
+/**
+ * Copies a tree given through `TreeSource` (e.g. an older snapshot layout) into a new pool, walking it from
+ * the root; returns the tree and, for each of the source's `sourceIds` ids, the new id (or NONE). Fails with
+ * RangeError on a source that is not a tree of at most `maxPoints` leaves over valid ids.
+ */
+export function buildTree(
+  dimensions: number,
+  maxPoints: number,
+  source: TreeSource,
+  sourceIds: number,
+): { tree: RandomCutTree; idOf: Int32Array } {
+  const tree = new RandomCutTree(dimensions, maxPoints);
+  const idOf = new Int32Array(sourceIds).fill(NONE);
+  if (source.root === NONE) return { tree, idOf };
+  const fail = (what: string): never => {
+    throw new RangeError(`random cut tree: ${what}`);
+  };
+  const { nav, boxes, leafPoints, leafParent } = tree;
+  const links = new Int32Array(nav.buffer, nav.byteOffset, nav.length * 2);
+  const d = dimensions;
+  // Ids are handed out in visiting order; a node's children are linked when the node is expanded.
+  const copy = (id: number, parent: number): number => {
+    if (!Number.isInteger(id) || id < 0 || id >= sourceIds) fail(`node id ${id} out of range`);
+    if (idOf[id] !== NONE) fail(`node ${id} is reached twice`);
+    let target: number;
+    if (source.isLeaf(id)) {
+      if (tree.leafFreeCount === 0) fail('more leaves than sampled points');
+      target = tree.leafFree[--tree.leafFreeCount]!;
+      for (let j = 0; j < d; j++) leafPoints[(target - tree.leafBase) * d + j] = source.lower(id, j);
+      leafParent[target - tree.leafBase] = parent;
+    } else {
+      if (tree.internalFreeCount === 0) fail('more internal nodes than a tree of this size has');
+      target = tree.internalFree[--tree.internalFreeCount]!;
+      for (let j = 0; j < d; j++) {
+        boxes[target * 2 * d + 2 * j] = source.lower(id, j);
+        boxes[target * 2 * d + 2 * j + 1] = source.upper(id, j);
+      }
+      const cutDim = source.cutDim(id);
+      if (!Number.isInteger(cutDim) || cutDim < 0 || cutDim >= d) fail(`node ${id} cuts dimension ${cutDim}`);
+      nav[NAV * target] = source.cutValue(id);
+      links[2 * NAV * target + CUT_DIM] = cutDim;
+      links[2 * NAV * target + PARENT] = parent;
+    }
+    idOf[id] = target;
+    return target;
+  };
+  tree.root = copy(source.root, NONE);
+  tree.size = source.mass(source.root);
+  const stack = [source.root];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (source.isLeaf(id)) continue;
+    const n = 2 * NAV * idOf[id]!;
+    const left = source.left(id);
+    const right = source.right(id);
+    links[n + LEFT] = copy(left, idOf[id]!);
+    links[n + RIGHT] = copy(right, idOf[id]!);
+    links[n + MASS_LEFT] = source.mass(left);
+    links[n + MASS_RIGHT] = source.mass(right);
+    stack.push(left, right);
+  }
+  // Restoring from the copied state runs the structural checks (masses, links, free stacks) on it.
+  return { tree: new RandomCutTree(dimensions, maxPoints, tree.state()), idOf };
 }

@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { quantile } from 'simple-statistics';
 import { SnapshotError } from '../../consumers/contract/errors.ts';
 import { RandomCutForest } from '../../models/rcf/forest.ts';
 import { SeededRandom } from '../../models/rcf/random.ts';
-import { deserializeForest, serializeForest } from '../../models/rcf/serialize.ts';
+import {
+  deserializeForest,
+  type ForestSnapshot,
+  restoreForest,
+  serializeForest,
+  snapshotForest,
+} from '../../models/rcf/serialize.ts';
 import { Shingle } from '../../models/rcf/shingle.ts';
 import { RandomCutTree } from '../../models/rcf/tree.ts';
 
@@ -22,58 +29,234 @@ function pointsOf(dim: number, minLength: number, maxLength: number) {
   );
 }
 
-/** Checks every structural invariant of a tree: links, masses and exact bounding boxes. Returns its size. */
-function checkTree(tree: RandomCutTree): number {
-  const d = tree.dimensions;
-  function visit(node: number, parent: number): { mass: number; lo: number[]; hi: number[] } {
-    assert.equal(tree.parent[node], parent, `parent link of ${node}`);
-    const box = (arr: Float64Array) => Array.from(arr.subarray(node * d, node * d + d));
-    if (tree.cutDim[node]! < 0) {
-      assert.deepEqual(box(tree.lo), box(tree.hi), 'a leaf box is its point');
-      assert.ok(tree.mass[node]! >= 1);
-      return { mass: tree.mass[node]!, lo: box(tree.lo), hi: box(tree.hi) };
+/**
+ * A straightforward robust random cut tree on plain objects, the model the optimized tree must match. It
+ * stores only the shape, the cuts and the leaves; every box and mass is recomputed from the leaves when it is
+ * needed, so there is no bookkeeping to get wrong. Insertion follows the paper with the same random draws and
+ * the same arithmetic as tree.ts, so the two must agree exactly.
+ */
+type RefNode = RefLeaf | RefBranch;
+interface RefLeaf {
+  leaf: true;
+  point: number[];
+  count: number;
+  parent: RefBranch | undefined;
+}
+interface RefBranch {
+  leaf: false;
+  dim: number;
+  cut: number;
+  left: RefNode;
+  right: RefNode;
+  parent: RefBranch | undefined;
+}
+
+function refBox(node: RefNode): { lo: number[]; hi: number[] } {
+  if (node.leaf) return { lo: [...node.point], hi: [...node.point] };
+  const a = refBox(node.left);
+  const b = refBox(node.right);
+  return { lo: a.lo.map((v, j) => Math.min(v, b.lo[j]!)), hi: a.hi.map((v, j) => Math.max(v, b.hi[j]!)) };
+}
+
+function refMass(node: RefNode): number {
+  return node.leaf ? node.count : refMass(node.left) + refMass(node.right);
+}
+
+/** Σ of p's gaps outside the box, and the box's range sum, each summed in dimension order. */
+function refMeasure(
+  p: ArrayLike<number>,
+  box: { lo: number[]; hi: number[] },
+): { outside: number; range: number } {
+  let twice = 0;
+  let range = 0;
+  box.lo.forEach((lo, j) => {
+    const hi = box.hi[j]!;
+    const below = lo - p[j]!;
+    const above = p[j]! - hi;
+    twice += below + Math.abs(below) + (above + Math.abs(above));
+    range += hi - lo;
+  });
+  return { outside: twice * 0.5, range };
+}
+
+class ReferenceTree {
+  root: RefNode | undefined;
+  constructor(readonly rng: SeededRandom) {}
+
+  insert(p: number[]): RefLeaf {
+    if (this.root === undefined) {
+      const leaf: RefLeaf = { leaf: true, point: [...p], count: 1, parent: undefined };
+      this.root = leaf;
+      return leaf;
     }
-    const a = visit(tree.left[node]!, node);
-    const b = visit(tree.right[node]!, node);
-    const dim = tree.cutDim[node]!;
-    assert.ok(a.hi[dim]! <= tree.cutValue[node]!, 'left subtree lies at or below the cut');
-    assert.ok(b.lo[dim]! > tree.cutValue[node]!, 'right subtree lies above the cut');
-    const lo = a.lo.map((v, j) => Math.min(v, b.lo[j]!));
-    const hi = a.hi.map((v, j) => Math.max(v, b.hi[j]!));
-    assert.deepEqual(box(tree.lo), lo, 'box is the exact union of its children');
-    assert.deepEqual(box(tree.hi), hi);
-    assert.equal(
-      tree.rangeSum[node],
-      hi.reduce((sum, h, j) => sum + (h - lo[j]!), 0),
-      'rangeSum matches the box',
-    );
-    assert.equal(tree.mass[node], a.mass + b.mass, 'mass is the sum of the children');
-    return { mass: a.mass + b.mass, lo, hi };
+    let node: RefNode = this.root;
+    for (;;) {
+      const box = refBox(node);
+      const { outside, range } = refMeasure(p, box);
+      if (node.leaf && outside === 0) {
+        node.count++;
+        return node;
+      }
+      if (outside > 0) {
+        const u = this.rng.next() * (range + outside);
+        if (u < outside || node.leaf) return this.splitAbove(node, p, box, u < outside ? u : 0);
+      }
+      if (node.leaf) throw new Error('unreachable');
+      node = p[node.dim]! <= node.cut ? node.left : node.right;
+    }
   }
-  return tree.root < 0 ? 0 : visit(tree.root, -1).mass;
+
+  /** New branch above `node` cutting `offset` into the gaps between p and node's box, dimension by dimension. */
+  private splitAbove(
+    node: RefNode,
+    p: number[],
+    box: { lo: number[]; hi: number[] },
+    offset: number,
+  ): RefLeaf {
+    let dim = -1;
+    let cut = 0;
+    let rest = offset;
+    for (let j = 0; j < p.length; j++) {
+      const [x, l, h] = [p[j]!, box.lo[j]!, box.hi[j]!];
+      const gap = x < l ? l - x : x > h ? x - h : 0;
+      if (gap <= 0) continue;
+      dim = j;
+      if (rest < gap) {
+        cut = x < l ? x + rest : h + rest;
+        break;
+      }
+      rest -= gap;
+    }
+    const [x, l, h] = [p[dim]!, box.lo[dim]!, box.hi[dim]!];
+    if (x < l) {
+      if (!(cut >= x && cut < l)) cut = x;
+    } else if (!(cut >= h && cut < x)) cut = h;
+    const leaf: RefLeaf = { leaf: true, point: [...p], count: 1, parent: undefined };
+    const above = node.parent;
+    const branch: RefBranch = {
+      leaf: false,
+      dim,
+      cut,
+      left: x <= cut ? leaf : node,
+      right: x <= cut ? node : leaf,
+      parent: above,
+    };
+    if (above === undefined) this.root = branch;
+    else if (above.left === node) above.left = branch;
+    else above.right = branch;
+    node.parent = branch;
+    leaf.parent = branch;
+    return leaf;
+  }
+
+  delete(leaf: RefLeaf): void {
+    if (leaf.count > 1) {
+      leaf.count--;
+      return;
+    }
+    const up = leaf.parent;
+    if (up === undefined) {
+      this.root = undefined;
+      return;
+    }
+    const sibling = up.left === leaf ? up.right : up.left;
+    sibling.parent = up.parent;
+    if (up.parent === undefined) this.root = sibling;
+    else if (up.parent.left === up) up.parent.left = sibling;
+    else up.parent.right = sibling;
+  }
+
+  /** The expected CoDisp of tree.ts, evaluated plainly on recomputed boxes and masses. */
+  expectedCoDisp(x: ArrayLike<number>): number {
+    if (this.root === undefined) return 0;
+    let node: RefNode = this.root;
+    let sibling: RefNode | undefined;
+    let reach = 1;
+    let colluderMax = 0;
+    let expected = 0;
+    for (;;) {
+      const { outside, range } = refMeasure(x, refBox(node));
+      const mass = refMass(node);
+      const ratio = sibling === undefined ? 0 : refMass(sibling) / (mass + 1);
+      if (ratio > colluderMax) colluderMax = ratio;
+      if (node.leaf)
+        return outside > 0 ? expected + reach * Math.max(mass, colluderMax) : expected + reach * colluderMax;
+      if (outside > 0) {
+        const pSplit = outside / (range + outside);
+        expected += reach * pSplit * Math.max(mass, colluderMax);
+        reach *= 1 - pSplit;
+      }
+      const goLeft = x[node.dim]! <= node.cut;
+      sibling = goLeft ? node.right : node.left;
+      node = goLeft ? node.left : node.right;
+    }
+  }
+}
+
+/** Asserts that the optimized tree is the reference tree: shape, cuts, points, boxes, masses and links. */
+function assertSameTree(tree: RandomCutTree, reference: ReferenceTree): void {
+  const d = tree.dimensions;
+  const same = (id: number, node: RefNode, parent: number): void => {
+    assert.equal(tree.parentOf(id), parent, `parent link of ${id}`);
+    assert.equal(tree.isLeaf(id), node.leaf, `node ${id} is a leaf in one tree only`);
+    assert.equal(tree.massOf(id), refMass(node), `mass of ${id}`);
+    const box = refBox(node);
+    for (let j = 0; j < d; j++) {
+      assert.ok(
+        tree.lowerOf(id, j) === box.lo[j] && tree.upperOf(id, j) === box.hi[j],
+        `box of ${id}, dim ${j}`,
+      );
+    }
+    if (node.leaf) return;
+    assert.equal(tree.cutDimOf(id), node.dim);
+    assert.equal(tree.cutValueOf(id), node.cut);
+    assert.ok(refBox(node.left).hi[node.dim]! <= node.cut, 'left lies at or below the cut');
+    assert.ok(refBox(node.right).lo[node.dim]! > node.cut, 'right lies above the cut');
+    same(tree.leftOf(id), node.left, id);
+    same(tree.rightOf(id), node.right, id);
+  };
+  if (reference.root === undefined) assert.equal(tree.root, -1);
+  else same(tree.root, reference.root, -1);
+  assert.equal(tree.size, reference.root === undefined ? 0 : refMass(reference.root));
 }
 
 describe('random cut tree', () => {
-  it('keeps exact boxes, masses and links through any sequence of inserts and deletes', () => {
+  it('matches a straightforward reference through any sequence of inserts and deletes', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3 }),
         fc.nat(),
         fc.array(fc.nat(), { maxLength: 60 }),
-        (dim, seed, ops) => {
+        fc.boolean(),
+        (dim, seed, ops, fractional) => {
+          const capacity = 16;
+          const tree = new RandomCutTree(dim, capacity);
+          const reference = new ReferenceTree(SeededRandom.fromSeed(seed));
           const rng = SeededRandom.fromSeed(seed);
-          const tree = new RandomCutTree(dim, 16);
-          const leaves: number[] = [];
+          const sampled: { id: number; ref: RefLeaf }[] = [];
           for (const op of ops) {
-            // Small integer coordinates make duplicates common, which exercises leaf masses.
-            if (leaves.length < 16 && (op % 3 !== 0 || leaves.length === 0)) {
-              const p = Float64Array.from({ length: dim }, (_, j) => ((op >> (2 * j)) % 4) - 1);
-              leaves.push(tree.insert(p, rng));
+            if (sampled.length < capacity && (op % 3 !== 0 || sampled.length === 0)) {
+              // Small integer coordinates make duplicates common, which exercises leaf masses; halves add
+              // points strictly between others.
+              const p = Array.from(
+                { length: dim },
+                (_, j) => ((op >> (2 * j)) % 4) - 1 + (fractional ? 0.5 * (op % 2) : 0),
+              );
+              sampled.push({ id: tree.insert(Float64Array.from(p), rng), ref: reference.insert(p) });
             } else {
-              tree.delete(leaves.splice(op % leaves.length, 1)[0]!);
+              const [gone] = sampled.splice(op % sampled.length, 1);
+              tree.delete(gone!.id);
+              reference.delete(gone!.ref);
             }
-            assert.equal(checkTree(tree), leaves.length);
+            assertSameTree(tree, reference);
+            const probe = Float64Array.from({ length: dim }, (_, j) => ((op >> j) % 5) - 2.5);
+            assert.equal(tree.expectedCoDisp(probe), reference.expectedCoDisp(probe));
           }
+          // Each sampled entry is one unit of its leaf's mass, and the pools survive a restore (which checks them).
+          for (const { id } of sampled) {
+            assert.equal(tree.massOf(id), sampled.filter((s) => s.id === id).length);
+          }
+          assert.doesNotThrow(() => new RandomCutTree(dim, capacity, tree.clone().state()));
         },
       ),
       { numRuns: 150 },
@@ -89,34 +272,15 @@ describe('random cut tree', () => {
     for (let i = 0; i < 20; i++) base.insert(Float64Array.from([data.next() * 10, data.next() * 10]), rng);
     const x = Float64Array.from([7.5, 12]);
     const expected = base.expectedCoDisp(x);
-    const copy = () => {
-      const a = base.arrays();
-      return new RandomCutTree(dim, 32, {
-        arrays: {
-          left: a.left.slice(),
-          right: a.right.slice(),
-          parent: a.parent.slice(),
-          cutDim: a.cutDim.slice(),
-          cutValue: a.cutValue.slice(),
-          mass: a.mass.slice(),
-          lo: a.lo.slice(),
-          hi: a.hi.slice(),
-          rangeSum: a.rangeSum.slice(),
-          free: a.free.slice(),
-        },
-        freeCount: base.freeCount,
-        root: base.root,
-      });
-    };
     let sum = 0;
     const runs = 4000;
     for (let r = 0; r < runs; r++) {
-      const tree = copy();
+      const tree = base.clone();
       let node = tree.insert(x, rng);
       let codisp = 0;
-      for (let up = tree.parent[node]!; up >= 0; node = up, up = tree.parent[node]!) {
-        const sibling = tree.left[up] === node ? tree.right[up]! : tree.left[up]!;
-        codisp = Math.max(codisp, tree.mass[sibling]! / tree.mass[node]!);
+      for (let up = tree.parentOf(node); up >= 0; node = up, up = tree.parentOf(node)) {
+        const sibling = tree.leftOf(up) === node ? tree.rightOf(up) : tree.leftOf(up);
+        codisp = Math.max(codisp, tree.massOf(sibling) / tree.massOf(node));
       }
       sum += codisp;
     }
@@ -198,6 +362,42 @@ describe('random cut forest', () => {
     );
   });
 
+  it('reads a version-1 snapshot into the same model', () => {
+    // Written by the version-1 code (one node pool per tree), with the scores that code gave then and after
+    // further updates: reading it must give the same forest, not just a similar one.
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/rcf-v1.json', import.meta.url), 'utf8')) as {
+      snapshot: ForestSnapshot;
+      probes: number[][];
+      scores: number[];
+      further: number[][];
+      scoresAfter: number[];
+      final: number[];
+    };
+    assert.equal(fixture.snapshot.version, 1);
+    const forest = restoreForest(fixture.snapshot);
+    assert.deepEqual(
+      fixture.probes.map((p) => forest.score(p)),
+      fixture.scores,
+    );
+    const rewritten = deserializeForest(serializeForest(forest));
+    assert.equal(snapshotForest(rewritten).version, 2);
+    assert.deepEqual(
+      fixture.further.map((p) => {
+        rewritten.update(p);
+        return forest.scoreThenUpdate(p);
+      }),
+      fixture.scoresAfter,
+    );
+    assert.deepEqual(
+      fixture.probes.map((p) => forest.score(p)),
+      fixture.final,
+    );
+    assert.deepEqual(
+      fixture.probes.map((p) => rewritten.score(p)),
+      fixture.final,
+    );
+  });
+
   it('an obvious outlier scores above the 99th percentile of its inliers', () => {
     fc.assert(
       fc.property(fc.nat(), fc.integer({ min: 1, max: 4 }), (seed, dim) => {
@@ -248,7 +448,7 @@ describe('random cut forest', () => {
         for (let k = 0; k < sampler.size; k++) {
           const leaf = sampler.leaf[k]!;
           total++;
-          if (forest.trees[t]!.lo[leaf]! < 1000) first++;
+          if (forest.trees[t]!.lowerOf(leaf, 0) < 1000) first++;
         }
       });
       assert.equal(total, 50 * 40);
@@ -257,6 +457,37 @@ describe('random cut forest', () => {
     // 2000 samples: the standard error of a fair half is about 0.011.
     assert.ok(Math.abs(sampledFromFirstHalf(0) - 0.5) < 0.05);
     assert.ok(sampledFromFirstHalf(1 / 400) < 0.2);
+  });
+
+  it('changes about as many trees per update as the time decay implies', () => {
+    // With λ = 1 / (10 S) a full reservoir accepts a new point with probability 1 − e^(−c), where c solves
+    // Σ_k≥0 (1 − exp(−c·e^(−λk))) = S (each past point is held with that probability): about 0.0975. A sampler
+    // that kept accepting (or skipped too much) would change far more (or fewer) trees per update.
+    const params = { num_trees: 50, num_samples_per_tree: 64, seed: 5 };
+    const forest = new RandomCutForest(params);
+    const lambda = forest.params.time_decay;
+    const held = (c: number) => {
+      let sum = 0;
+      for (let k = 0; k < 40 / lambda; k++) sum += 1 - Math.exp(-c * Math.exp(-lambda * k));
+      return sum;
+    };
+    let [lo, hi] = [0, 10];
+    for (let i = 0; i < 60; i++)
+      [lo, hi] =
+        held((lo + hi) / 2) < params.num_samples_per_tree ? [(lo + hi) / 2, hi] : [lo, (lo + hi) / 2];
+    const expected = params.num_trees * (1 - Math.exp(-lo));
+    const inserts = () => forest.trees.reduce((sum, t) => sum + t.insertions, 0);
+    // Past the initial fill, which lasts a few multiples of 1 / λ.
+    for (let i = 0; i < 8 / lambda; i++) forest.update([i % 97]);
+    const before = inserts();
+    const updates = 40_000;
+    for (let i = 0; i < updates; i++) forest.update([i % 97]);
+    const perUpdate = (inserts() - before) / updates;
+    // 40 000 updates × ~4.9 acceptances: the sampling error of the mean is well under 1%.
+    assert.ok(
+      Math.abs(perUpdate - expected) / expected < 0.03,
+      `${perUpdate} per update, expected ${expected}`,
+    );
   });
 
   it('rejects points of the wrong size or with non-finite values', () => {
@@ -269,10 +500,40 @@ describe('random cut forest', () => {
     const forest = new RandomCutForest({ ...small });
     for (let i = 0; i < 50; i++) forest.update([i % 7]);
     const snap = JSON.parse(serializeForest(forest));
+    const corrupt = (change: (tree: { arrays: Record<string, string>; [key: string]: unknown }) => void) => {
+      const bad = structuredClone(snap);
+      change(bad.trees[0]);
+      return JSON.stringify(bad);
+    };
+    const int32s = (values: number[]) => Buffer.from(Int32Array.from(values).buffer).toString('base64');
     assert.throws(() => deserializeForest('{'), SnapshotError);
     assert.throws(() => deserializeForest(JSON.stringify({ ...snap, version: 99 })), SnapshotError);
-    const bad = structuredClone(snap);
-    bad.trees[0].arrays.left = Buffer.from(new Int32Array(64).fill(9999).buffer).toString('base64');
-    assert.throws(() => deserializeForest(JSON.stringify(bad)), SnapshotError);
+    const internal = small.num_samples_per_tree - 1;
+    // Links pointing outside the pools.
+    const links = corrupt((t) => {
+      t.arrays.nav = Buffer.from(new Int32Array(internal * 8).fill(9999).buffer).toString('base64');
+    });
+    assert.throws(() => deserializeForest(links), SnapshotError);
+    // A free stack that hands out a node the tree still uses.
+    const free = corrupt((t) => {
+      const stack = new Int32Array(Buffer.from(t.arrays.leafFree!, 'base64').buffer.slice(0));
+      t.arrays.leafFree = int32s(Array.from(stack, () => internal));
+      t.leafFreeCount = small.num_samples_per_tree;
+    });
+    assert.throws(() => deserializeForest(free), SnapshotError);
+    // A reservoir entry that is not a point of its tree.
+    const sample = corrupt((t) => {
+      t.arrays.sampleLeaf = int32s(Array.from({ length: small.num_samples_per_tree }, () => 0));
+    });
+    assert.throws(() => deserializeForest(sample), SnapshotError);
+    assert.throws(
+      () =>
+        deserializeForest(
+          corrupt((t) => {
+            delete t.arrays.boxes;
+          }),
+        ),
+      SnapshotError,
+    );
   });
 });
