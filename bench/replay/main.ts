@@ -6,7 +6,8 @@
  * records' arrival times are history.
  *
  * The stream is pre-loaded with PutRecords (the simulator's `route: 'kinesis'`), not through the local
- * EventBridge. One process on a small shared machine: compare ratios, not absolute rates.
+ * EventBridge. The stack runs in two child processes beside the consumers (local/process); the machine is
+ * small and shared: compare ratios, not absolute rates.
  *
  * Env: BENCH_RECORDS (default 24000), BENCH_SHARDS (4), BENCH_WORKERS (2).
  */
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
       ratio_to_ceiling: report.recordsPerSecond / ceiling.recordsPerSecond,
       completion_ms: completion,
       complete: report.complete,
-      note: 'stream pre-loaded with PutRecords (route kinesis); replay time includes taking the leases; one process on shared cores',
+      note: 'stream pre-loaded with PutRecords (route kinesis); replay time includes taking the leases; consumers in this process, the stack in two child processes, 2 shared cores',
     });
   } finally {
     clients.destroy();
