@@ -119,6 +119,8 @@ class StackChild {
       // Resolved here so the child finds tsx whatever its working directory.
       execArgv: ['--import', import.meta.resolve('tsx')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The SDK's warning about this Node version is for the user; the parent already shows it once.
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
     return new StackChild(role, child, await waitForReady(child, timeoutMs));
   }
