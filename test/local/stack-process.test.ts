@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -63,6 +64,33 @@ describe('local stack in a child process', () => {
     await stack.drainEventBridge();
     const stats = await stack.eventBridgeStats();
     assert.deepEqual(Object.keys(stats).sort(), ['deadLettered', 'delivered', 'lost', 'retried']);
+  });
+
+  it('goes away with its parent: SIGKILL the parent and the children stop serving', async () => {
+    const script = [
+      "import { startLocalStackProcess } from './local/process/stack-process.ts';",
+      'const stack = await startLocalStackProcess();',
+      'process.stdout.write(`${JSON.stringify(stack.endpoints)}\\n`);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const endpoints = await new Promise<Record<string, string>>((resolve, reject) => {
+      let text = '';
+      parent.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('\n')) resolve(JSON.parse(text.split('\n')[0] as string));
+      });
+      parent.once('exit', () => reject(new Error('the parent exited before the stack was up')));
+    });
+    assert.ok(await reachable(endpoints.kinesis as string));
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    const up = async () =>
+      (await Promise.all(Object.values(endpoints).map((endpoint) => reachable(endpoint)))).some(Boolean);
+    while ((await up()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await up(), false, 'no child outlives its parent');
   });
 
   it('stops its servers and exits (Kinesis beside the others here); a second stop is a no-op', async () => {
