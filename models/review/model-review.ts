@@ -24,6 +24,7 @@ import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import { ScoreCalibrator } from '../calibrate.ts';
 import type { ModelClient, ModelClientMetrics } from '../client/model-client.ts';
 import type { AnomalyCombiner } from '../combine.ts';
+import { Shingle } from '../rcf/shingle.ts';
 
 export interface ModelReviewOptions {
   readonly client: ModelClient;
@@ -73,13 +74,6 @@ export interface ModelReview {
   metrics(): ModelReviewMetrics;
 }
 
-interface Shingle {
-  /** shingleSize × metrics values, a ring of records. */
-  readonly values: Float64Array;
-  /** Records written so far (the ring is full from shingleSize on). */
-  count: number;
-}
-
 interface Candidate {
   readonly reading: ReadingResult;
   readonly features: number[];
@@ -97,34 +91,29 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
   const modelMetrics = new Set(metrics);
   const calibrator = options.calibrator ?? new ScoreCalibrator();
   const shingles = new Map<string, Shingle>();
+  /** One reading's model metrics, reused: Shingle.push copies it. */
+  const record = new Float64Array(dim);
   const counts = { confirmed: 0, dismissed: 0, inStreamOnly: 0, withheldRequests: 0 };
 
-  /** Adds the reading to its device's shingle; the shingle oldest first once full, else undefined. */
-  function extend(reading: ReadingResult): number[] | undefined {
-    let shingle = shingles.get(reading.deviceId);
-    if (shingle === undefined) {
-      shingle = { values: new Float64Array(shingleSize * dim), count: 0 };
-      shingles.set(reading.deviceId, shingle);
-    }
-    const at = (shingle.count % shingleSize) * dim;
+  /**
+   * Adds the reading's model metrics to its device's shingle; the shingle (oldest first, reused by the next
+   * call) once full, else undefined. A reading without every model metric breaks the shingle.
+   */
+  function extend(reading: ReadingResult): Float64Array | undefined {
     for (let j = 0; j < dim; j++) {
       const value = reading.metrics[metrics[j]!];
-      // A reading without every model metric cannot extend the shingle; it breaks it.
       if (value === undefined) {
-        shingle.count = 0;
+        shingles.delete(reading.deviceId);
         return undefined;
       }
-      shingle.values[at + j] = value;
+      record[j] = value;
     }
-    shingle.count++;
-    if (shingle.count < shingleSize) return undefined;
-    const features = new Array<number>(shingleSize * dim);
-    const oldest = shingle.count % shingleSize;
-    for (let k = 0; k < shingleSize; k++) {
-      const from = ((oldest + k) % shingleSize) * dim;
-      for (let j = 0; j < dim; j++) features[k * dim + j] = shingle.values[from + j]!;
+    let shingle = shingles.get(reading.deviceId);
+    if (shingle === undefined) {
+      shingle = new Shingle(dim, shingleSize);
+      shingles.set(reading.deviceId, shingle);
     }
-    return features;
+    return shingle.push(record);
   }
 
   return {
@@ -154,7 +143,8 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
         const alarmed = modelMetricAlarms.has(key);
         const score = reading.anomalyScore ?? 0;
         if (features !== undefined && options.client.wants(reading.id, score)) {
-          candidates.push({ reading, features, alarmed });
+          // Only a reading that goes to the model gets its own copy of the shingle.
+          candidates.push({ reading, features: Array.from(features), alarmed });
         } else if (alarmed) {
           unscoredAlarms.push(reading);
         }
