@@ -24,7 +24,7 @@ import {
   scoreFile,
 } from './nab.ts';
 import { streamScorer } from './ours.ts';
-import { runSimulatedFaults } from './simulated.ts';
+import { faultSummary, runSimulatedFaults } from './simulated.ts';
 import { HALVES } from './split.ts';
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -151,13 +151,7 @@ function main(): void {
 
   if (args.sim === true) {
     const simulated = runSimulatedFaults({ devices: 30, anomaly: config });
-    summary.sim_precision = simulated.score.precision === null ? null : round(simulated.score.precision, 3);
-    for (const [fault, result] of Object.entries(simulated.score.byFault)) {
-      const key = fault.replace('-', '_');
-      summary[`sim_recall_${key}`] = result.recall === null ? null : round(result.recall, 3);
-      summary[`sim_delay_${key}`] =
-        result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1);
-    }
+    Object.assign(summary, faultSummary(simulated.score, 'sim_'));
   }
   emit(summary);
 }

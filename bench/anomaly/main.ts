@@ -27,7 +27,7 @@ import {
 } from './nab.ts';
 import { streamScorer } from './ours.ts';
 import { combinedSeriesDetector, rcfSeriesDetector } from './rcf.ts';
-import { runSimulatedFaults } from './simulated.ts';
+import { faultLines, faultSummary, runSimulatedFaults } from './simulated.ts';
 import { runSimulatedModels } from './simulated-models.ts';
 import { parseHalf } from './split.ts';
 
@@ -174,32 +174,11 @@ function main(): void {
   }
 
   const simulated = runSimulatedFaults({ devices: 30 });
-  for (const [fault, result] of Object.entries(simulated.score.byFault)) {
-    emit({
-      type: 'simulated_fault',
-      fault,
-      injected: result.injected,
-      detected: result.detected,
-      recall: result.recall === null ? null : round(result.recall, 3),
-      mean_delay_readings: result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1),
-    });
-  }
-
+  for (const line of faultLines(simulated.score, 'ours')) emit(line);
   const simulatedModels = withModels ? runSimulatedModels({ devices: 30 }) : undefined;
   if (simulatedModels !== undefined) {
     for (const name of ['rcf', 'combined'] as const) {
-      const score = simulatedModels[name];
-      for (const [fault, result] of Object.entries(score.byFault)) {
-        emit({
-          type: 'simulated_fault',
-          detector: name,
-          fault,
-          injected: result.injected,
-          detected: result.detected,
-          recall: result.recall === null ? null : round(result.recall, 3),
-          mean_delay_readings: result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1),
-        });
-      }
+      for (const line of faultLines(simulatedModels[name], name)) emit(line);
     }
   }
 
@@ -231,22 +210,10 @@ function main(): void {
     summary[`baseline_${detector.name}_low_fn`] = round(scoresOf.reward_low_FN_rate!);
   }
   summary.sim_readings = simulated.readings;
-  summary.sim_precision = simulated.score.precision === null ? null : round(simulated.score.precision, 3);
-  for (const [fault, result] of Object.entries(simulated.score.byFault)) {
-    const key = fault.replace('-', '_');
-    summary[`sim_recall_${key}`] = result.recall === null ? null : round(result.recall, 3);
-    summary[`sim_delay_readings_${key}`] =
-      result.meanDelayReadings === null ? null : round(result.meanDelayReadings, 1);
-  }
+  Object.assign(summary, faultSummary(simulated.score, 'sim_'));
   if (simulatedModels !== undefined) {
-    for (const name of ['rcf', 'combined'] as const) {
-      const score = simulatedModels[name];
-      summary[`sim_${name}_precision`] = score.precision === null ? null : round(score.precision, 3);
-      for (const [fault, result] of Object.entries(score.byFault)) {
-        summary[`sim_${name}_recall_${fault.replace('-', '_')}`] =
-          result.recall === null ? null : round(result.recall, 3);
-      }
-    }
+    Object.assign(summary, faultSummary(simulatedModels.rcf, 'sim_rcf_'));
+    Object.assign(summary, faultSummary(simulatedModels.combined, 'sim_combined_'));
     summary.sim_model_calls = simulatedModels.modelCalls;
   }
   summary.detector_updates_per_s = updatesPerS;

@@ -113,3 +113,30 @@ export function truthOf(
   };
   return [run, ...truth];
 }
+
+const round = (x: number | null, digits: number): number | null =>
+  x === null ? null : Number(x.toFixed(digits));
+
+/** One JSON line per fault type: what was injected, caught, recall and mean delay. */
+export function faultLines(score: DetectionScore, detector: string): Record<string, unknown>[] {
+  return Object.entries(score.byFault).map(([fault, result]) => ({
+    type: 'simulated_fault',
+    detector,
+    fault,
+    injected: result.injected,
+    detected: result.detected,
+    recall: round(result.recall, 3),
+    mean_delay_readings: round(result.meanDelayReadings, 1),
+  }));
+}
+
+/** Summary fields `${prefix}precision`, `${prefix}recall_<fault>`, `${prefix}delay_readings_<fault>`. */
+export function faultSummary(score: DetectionScore, prefix: string): Record<string, number | null> {
+  const fields: Record<string, number | null> = { [`${prefix}precision`]: round(score.precision, 3) };
+  for (const [fault, result] of Object.entries(score.byFault)) {
+    const key = fault.replace('-', '_');
+    fields[`${prefix}recall_${key}`] = round(result.recall, 3);
+    fields[`${prefix}delay_readings_${key}`] = round(result.meanDelayReadings, 1);
+  }
+  return fields;
+}
