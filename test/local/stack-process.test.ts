@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
+import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
+import { TELEMETRY_DETAIL_TYPE, TELEMETRY_SOURCE } from '../../consumers/contract/telemetry.ts';
 import { startLocalStackProcess } from '../../local/process/stack-process.ts';
 import { ensureResources } from '../../local/resources.ts';
 import { type LocalStack, localClientsConfig } from '../../local/stack.ts';
@@ -60,10 +65,21 @@ describe('local stack in a child process', () => {
     assert.equal(await listed(), 1);
   });
 
-  it('reports EventBridge delivery counters and drains', async () => {
+  it('drains EventBridge and reports its delivery counters across the process boundary', async () => {
+    // The bus and rule exist (ensureResources above); two telemetry events route to the stream.
+    const before = await stack.eventBridgeStats();
+    const entry = (seq: number) => ({
+      EventBusName: DEFAULT_NAMES.bus,
+      Source: TELEMETRY_SOURCE,
+      DetailType: TELEMETRY_DETAIL_TYPE,
+      Detail: JSON.stringify({ deviceId: 'dev-ipc', seq }),
+    });
+    const put = await clients.eventbridge.send(new PutEventsCommand({ Entries: [entry(1), entry(2)] }));
+    assert.equal(put.FailedEntryCount, 0);
     await stack.drainEventBridge();
-    const stats = await stack.eventBridgeStats();
-    assert.deepEqual(Object.keys(stats).sort(), ['deadLettered', 'delivered', 'lost', 'retried']);
+    const after = await stack.eventBridgeStats();
+    assert.equal(after.delivered - before.delivered, 2);
+    assert.equal(after.deadLettered + after.lost, before.deadLettered + before.lost);
   });
 
   it('goes away with its parent: SIGKILL the parent and the children stop serving', async () => {
@@ -76,14 +92,8 @@ describe('local stack in a child process', () => {
     const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const endpoints = await new Promise<Record<string, string>>((resolve, reject) => {
-      let text = '';
-      parent.stdout.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        if (text.includes('\n')) resolve(JSON.parse(text.split('\n')[0] as string));
-      });
-      parent.once('exit', () => reject(new Error('the parent exited before the stack was up')));
-    });
+    const [firstLine] = (await once(createInterface({ input: parent.stdout }), 'line')) as [string];
+    const endpoints = JSON.parse(firstLine) as Record<string, string>;
     assert.ok(await reachable(endpoints.kinesis as string));
     parent.kill('SIGKILL');
     const deadline = Date.now() + 10_000;
