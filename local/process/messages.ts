@@ -20,7 +20,8 @@ export type ReplyValue = number | DeliveryStats | null;
 export type StackReply =
   | {
       readonly type: 'ready';
-      readonly endpoints: LocalEndpoints;
+      /** Every service for the `stack` role; only `kinesis` for the `kinesis` role. */
+      readonly endpoints: Partial<LocalEndpoints>;
       readonly region: string;
       readonly credentials: { accessKeyId: string; secretAccessKey: string };
     }

@@ -3,7 +3,7 @@
  * <options JSON>`. Runs its part, announces its endpoints over IPC, answers the parent's requests, and
  * stops when asked or when the parent goes away, so a crashed run never leaves servers behind.
  */
-import type { LocalStack, LocalStackOptions } from '../stack.ts';
+import type { LocalEndpoints, LocalStack, LocalStackOptions } from '../stack.ts';
 import { LOCAL_CREDENTIALS, startKinesis, startLocalStack } from '../stack.ts';
 import type { ChildRole, ReplyValue, StackReply, StackRequest } from './messages.ts';
 
@@ -11,7 +11,48 @@ function send(message: StackReply): void {
   process.send?.(message);
 }
 
-async function answer(stack: LocalStack, request: StackRequest): Promise<ReplyValue> {
+/** What one child serves: the whole stack, or kinesalite alone (which only stops). */
+interface Served {
+  readonly endpoints: Partial<LocalEndpoints>;
+  readonly region: string;
+  /** The stack's operator actions; absent where the child serves Kinesis only. */
+  readonly stack?: LocalStack;
+  stop(): Promise<void>;
+}
+
+async function serve(role: ChildRole, options: LocalStackOptions): Promise<Served> {
+  if (role === 'stack') {
+    const stack = await startLocalStack(options);
+    return { endpoints: stack.endpoints, region: stack.region, stack, stop: () => stack.stop() };
+  }
+  const kinesis = await startKinesis({
+    host: options.host ?? '127.0.0.1',
+    port: options.ports?.kinesis,
+    transitionMs: options.transitionMs ?? 20,
+    dataDir: options.dataDir,
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoints: { kinesis: kinesis.endpoint },
+    region: options.region ?? 'us-east-1',
+    stop: () => {
+      stopped ??= kinesis.stop();
+      return stopped;
+    },
+  };
+}
+
+async function answer(served: Served, request: StackRequest): Promise<ReplyValue> {
+  if (request.op === 'cpuMicros') {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  }
+  if (request.op === 'stop') {
+    await served.stop();
+    return null;
+  }
+  const stack = served.stack;
+  if (stack === undefined) throw new Error(`${request.op}: this process serves Kinesis only`);
   switch (request.op) {
     case 'flushFirehose':
       return stack.flushFirehose();
@@ -20,40 +61,7 @@ async function answer(stack: LocalStack, request: StackRequest): Promise<ReplyVa
       return null;
     case 'eventBridgeStats':
       return stack.eventBridgeStats();
-    case 'cpuMicros': {
-      const { user, system } = process.cpuUsage();
-      return user + system;
-    }
-    case 'stop':
-      await stack.stop();
-      return null;
   }
-}
-
-/** kinesalite alone, shaped as a stack whose other services are someone else's. */
-async function startKinesisOnly(options: LocalStackOptions): Promise<LocalStack> {
-  const kinesis = await startKinesis({
-    host: options.host ?? '127.0.0.1',
-    port: options.ports?.kinesis,
-    transitionMs: options.transitionMs ?? 20,
-    dataDir: options.dataDir,
-  });
-  const none = (): never => {
-    throw new Error('this process serves Kinesis only');
-  };
-  let stopped: Promise<void> | undefined;
-  return {
-    endpoints: { kinesis: kinesis.endpoint, dynamodb: '', s3: '', firehose: '', eventbridge: '', sqs: '' },
-    region: options.region ?? 'us-east-1',
-    credentials: { ...LOCAL_CREDENTIALS },
-    flushFirehose: async () => none(),
-    drainEventBridge: async () => none(),
-    eventBridgeStats: async () => none(),
-    stop: () => {
-      stopped ??= kinesis.stop();
-      return stopped;
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -64,23 +72,23 @@ async function main(): Promise<void> {
   }
   const role = process.argv[2] as ChildRole;
   const options = JSON.parse(process.argv[3] ?? '{}') as LocalStackOptions;
-  let stack: LocalStack;
+  let served: Served;
   try {
-    stack = role === 'kinesis' ? await startKinesisOnly(options) : await startLocalStack(options);
+    served = await serve(role, options);
   } catch (error) {
     send({ type: 'failed', message: (error as Error).message });
     process.disconnect();
     return;
   }
   const stopAndExit = (): void => {
-    stack.stop().finally(() => process.exit(0));
+    served.stop().finally(() => process.exit(0));
   };
   process.on('disconnect', stopAndExit);
   process.on('SIGTERM', stopAndExit);
   // Ctrl-C reaches the whole process group; the parent decides when to stop (it flushes Firehose first).
   process.on('SIGINT', () => {});
   process.on('message', (request: StackRequest) => {
-    answer(stack, request).then(
+    answer(served, request).then(
       (value) => {
         send({ type: 'reply', id: request.id, value });
         if (request.op === 'stop') process.disconnect();
@@ -88,7 +96,12 @@ async function main(): Promise<void> {
       (error: unknown) => send({ type: 'error', id: request.id, message: (error as Error).message }),
     );
   });
-  send({ type: 'ready', endpoints: stack.endpoints, region: stack.region, credentials: stack.credentials });
+  send({
+    type: 'ready',
+    endpoints: served.endpoints,
+    region: served.region,
+    credentials: { ...LOCAL_CREDENTIALS },
+  });
 }
 
 await main();

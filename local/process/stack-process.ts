@@ -11,7 +11,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FleetstreamError } from '../../consumers/contract/errors.ts';
 import type { DeliveryStats } from '../eventbridge/delivery.ts';
-import type { LocalStack, LocalStackOptions } from '../stack.ts';
+import type { LocalEndpoints, LocalStack, LocalStackOptions } from '../stack.ts';
 import type { ChildRole, ReplyValue, StackReply, StackRequest } from './messages.ts';
 
 const ENTRY = fileURLToPath(new URL('./stack-main.ts', import.meta.url));
@@ -46,9 +46,11 @@ export async function startLocalStackProcess(
       startTimeoutMs,
     );
     children.push(services);
+    // The stack child announces every service it runs, Kinesis included (its own or the one passed in).
+    const endpoints = services.ready.endpoints as LocalEndpoints;
     let stopping: Promise<void> | undefined;
     return {
-      endpoints: services.ready.endpoints,
+      endpoints,
       region: services.ready.region,
       credentials: services.ready.credentials,
       flushFirehose: async () => (await services.request('flushFirehose')) as number,
