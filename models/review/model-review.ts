@@ -198,17 +198,18 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
       if (reviews.length === 0) return outcome;
 
       // A window's requests share one id; it goes out if any alarm behind it in this batch still stands.
-      const standing = new Set<string>();
+      const requestKey = (r: CorrectionRequest) => `${r.deviceId}:${r.seq}`;
+      const isDismissed = (r: CorrectionRequest) =>
+        r.reason === CorrectionReason.Anomaly && dismissed.has(requestKey(r));
+      const standing = new Set(outcome.corrections.filter((r) => !isDismissed(r)).map((r) => r.id));
+      const withheldByReading = new Map<string, string>();
       for (const request of outcome.corrections) {
-        if (!isDismissed(request, dismissed)) standing.add(request.id);
+        if (!standing.has(request.id)) withheldByReading.set(requestKey(request), request.id);
       }
-      const withheld = new Set<string>();
-      const corrections = outcome.corrections.filter((request) => {
-        if (standing.has(request.id)) return true;
-        withheld.add(request.id);
-        return false;
-      });
+      const withheld = new Set(withheldByReading.values());
       counts.withheldRequests += withheld.size;
+      const corrections =
+        withheld.size === 0 ? outcome.corrections : outcome.corrections.filter((r) => !withheld.has(r.id));
       // A withheld request leaves the results too (everything downstream reads requests from either);
       // the review record that withheld it names it.
       const results =
@@ -219,23 +220,22 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
         ...outcome,
         results: [
           ...results,
-          ...reviews.map(({ record, ts }) =>
-            encodeOutput(withheldBy(record, corrections, outcome.corrections, withheld), Date.parse(ts)),
-          ),
+          ...reviews.map(({ record, ts }) => {
+            const withheldRequestId =
+              record.verdict === 'dismissed'
+                ? withheldByReading.get(`${record.deviceId}:${record.seq}`)
+                : undefined;
+            return encodeOutput(
+              withheldRequestId === undefined ? record : { ...record, withheldRequestId },
+              Date.parse(ts),
+            );
+          }),
         ],
         corrections,
       };
     },
     metrics: () => ({ ...options.client.metrics(), ...counts }),
   };
-}
-
-function isDismissed(request: CorrectionRequest, dismissed: ReadonlySet<string>): boolean {
-  return (
-    request.reason === CorrectionReason.Anomaly &&
-    request.seq !== undefined &&
-    dismissed.has(`${request.deviceId}:${request.seq}`)
-  );
 }
 
 function reviewRecord(
@@ -257,18 +257,4 @@ function reviewRecord(
     finalScore,
     verdict,
   };
-}
-
-function withheldBy(
-  record: ModelReviewRecord,
-  kept: readonly CorrectionRequest[],
-  all: readonly CorrectionRequest[],
-  withheld: ReadonlySet<string>,
-): ModelReviewRecord {
-  if (record.verdict !== 'dismissed' || withheld.size === 0) return record;
-  const request = all.find(
-    (r) => r.reason === CorrectionReason.Anomaly && r.deviceId === record.deviceId && r.seq === record.seq,
-  );
-  if (request === undefined || !withheld.has(request.id) || kept.includes(request)) return record;
-  return { ...record, withheldRequestId: request.id };
 }
