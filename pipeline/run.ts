@@ -106,16 +106,20 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
   const busBefore = await stack.eventBridgeStats();
   // The stack may run in another process: progress lines show the latest counters fetched, not a live read.
   let busNow = busBefore;
-  let busAsked = 0;
-  let busAnswered = 0;
-  const refreshBus = async (): Promise<void> => {
-    const asked = ++busAsked;
-    const stats = await stack.eventBridgeStats();
-    // A slow answer to an older question must not replace a newer one.
-    if (asked > busAnswered) {
-      busAnswered = asked;
-      busNow = stats;
-    }
+  // One question at a time, so an older answer can never replace a newer one.
+  let busRefresh: Promise<void> | undefined;
+  const refreshBus = (): Promise<void> => {
+    busRefresh ??= stack.eventBridgeStats().then(
+      (stats) => {
+        busNow = stats;
+        busRefresh = undefined;
+      },
+      (error: unknown) => {
+        busRefresh = undefined;
+        throw error;
+      },
+    );
+    return busRefresh;
   };
   const fleet: ConsumerFleet = await startConsumerFleet(
     {
@@ -211,6 +215,8 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       // Everything the bus accepted is either in the stream or in its DLQ once it has drained.
       phase = 'draining';
       await stack.drainEventBridge();
+      // A question asked before the drain may answer with older counts: ask again after it.
+      await busRefresh?.catch(() => {});
       await refreshBus();
       const inStream = simulation.expected.sentVia.kinesis + busDelta().delivered;
       const settled = await waitUntil(() => counters.recordsIn >= inStream, props.settleTimeoutMs ?? 120_000);
