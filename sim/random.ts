@@ -3,16 +3,7 @@
  * sfc32 (Chris Doty-Humphrey's "small fast counting" generator): 128-bit state, passes PractRand, and
  * needs only 32-bit integer ops, which JavaScript does exactly.
  */
-
-/** FNV-1a over the UTF-16 code units of `text`: turns a seed plus a label into 32 bits. */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+import { fnv1a } from '../consumers/contract/hash.ts';
 
 /** splitmix32 step: spreads one 32-bit value into well-mixed state words. */
 function splitmix32(state: number): [next: number, output: number] {
@@ -32,7 +23,7 @@ export class Rng {
 
   /** `seed` and `label` together pick the stream; the same pair always yields the same numbers. */
   constructor(seed: number | string, label = '') {
-    let state = hash32(`${seed}\u0000${label}`);
+    let state = fnv1a(`${seed}\u0000${label}`);
     const words: number[] = [];
     for (let i = 0; i < 4; i++) {
       const [next, output] = splitmix32(state);

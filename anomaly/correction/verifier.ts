@@ -6,6 +6,7 @@
  * re-derived from the archive, and re-checking it would be the start of a loop.
  */
 import type { FleetConfig } from '../../consumers/config.ts';
+import { fnv1a } from '../../consumers/contract/hash.ts';
 import {
   CorrectionReason,
   type CorrectionRequest,
@@ -15,16 +16,6 @@ import { loadWindowEvidence } from './evidence.ts';
 import { recalculateWindow, windowDifferences } from './recalculate.ts';
 import { readLatestWindows } from './results.ts';
 import type { S3Store } from './s3-store.ts';
-
-/** FNV-1a 32-bit (http://www.isthe.com/chongo/tech/comp/fnv/): fast, stable across processes and versions. */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
 
 /** Whether the verifier checks this window: always when flagged, else a `rate` fraction chosen by id hash. */
 export function selectedForVerification(window: WindowResult, rate: number): boolean {

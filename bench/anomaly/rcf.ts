@@ -12,6 +12,7 @@
  * sample, exactly as models/client/ sends them; other rows keep the in-stream score. The forest still
  * learns every row, as the served model is trained on the whole archive.
  */
+import { unitHash } from '../../consumers/contract/hash.ts';
 import { ScoreCalibrator } from '../../models/calibrate.ts';
 import { createAnomalyCombiner } from '../../models/combine.ts';
 import { RandomCutForest } from '../../models/rcf/forest.ts';
@@ -99,16 +100,6 @@ function computeRawScores(values: readonly number[], options: RcfDetectorOptions
 
 export function rcfSeriesDetector(options: RcfDetectorOptions = {}): SeriesDetector {
   return { name: 'rcf', score: (_timestampsMs, values) => rcfScores(values, options) };
-}
-
-/** Same as the client's sample: a stable hash of the row's id in [0, 1). */
-function unitHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 2 ** 32;
 }
 
 export function combinedSeriesDetector(

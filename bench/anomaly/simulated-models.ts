@@ -13,6 +13,7 @@
  *   calibrator is warm, or without a full shingle, stands on the in-stream score.
  */
 import { createMetricAnomalyScorer } from '../../anomaly/scorer.ts';
+import { unitHash } from '../../consumers/contract/hash.ts';
 import { ScoreCalibrator } from '../../models/calibrate.ts';
 import { createAnomalyCombiner } from '../../models/combine.ts';
 import { RandomCutForest } from '../../models/rcf/forest.ts';
@@ -65,16 +66,6 @@ function shingleOf(shingles: Map<string, Shingle>, deviceId: string, size: numbe
     shingles.set(deviceId, shingle);
   }
   return shingle;
-}
-
-/** FNV-1a of the reading id, as models/client samples. */
-function sampled(id: string, rate: number): boolean {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 2 ** 32 < rate;
 }
 
 export function runSimulatedModels(options: SimulatedModelsOptions = {}): SimulatedModelsResult {
@@ -137,7 +128,7 @@ export function runSimulatedModels(options: SimulatedModelsOptions = {}): Simula
     // The model only sees its own metric: an alarm on any other stands on the in-stream score.
     const reviewable = alarmed && !otherMetricAlarm;
     const id = `${record.deviceId}:r:${record.seq}`;
-    if (point !== undefined && (reviewable || (!alarmed && sampled(id, sampleRate)))) {
+    if (point !== undefined && (reviewable || (!alarmed && unitHash(id) < sampleRate))) {
       modelCalls++;
       const raw = forest.score(point);
       const calibrated = reviewCalibrator.warm ? reviewCalibrator.excess(raw) : undefined;

@@ -4,20 +4,11 @@
  * folder ordered by a hash of the file name: the split depends on the names only, never on scores, so it
  * cannot drift toward whatever a change happens to fit.
  */
+import { fnv1a } from '../../consumers/contract/hash.ts';
 
 export type Half = 'a' | 'b';
 
 export const HALVES: readonly Half[] = ['a', 'b'];
-
-/** 32-bit FNV-1a of the UTF-16 code units: stable across runs and platforms, no dependency. */
-export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 /** `realKnownCause/nyc_taxi.csv` → `realKnownCause`. */
 export function categoryOf(name: string): string {

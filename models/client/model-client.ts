@@ -11,6 +11,7 @@
  */
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { ConfigError } from '../../consumers/contract/errors.ts';
+import { unitHash } from '../../consumers/contract/hash.ts';
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import { decodeScores } from '../serving/codec.ts';
 import {
@@ -86,16 +87,6 @@ export interface ModelClient {
   /** A model score per candidate, aligned with the input; undefined where the model did not score. */
   scoreBatch(candidates: readonly ModelCandidate[]): Promise<(number | undefined)[]>;
   metrics(): ModelClientMetrics;
-}
-
-/** FNV-1a, 32-bit: a fast, stable hash so the sample does not depend on process or run. */
-function unitHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 2 ** 32;
 }
 
 function unitInterval(name: string, value: number): number {

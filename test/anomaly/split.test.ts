@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCorpus, NAB_DIR } from '../../bench/anomaly/corpus.ts';
-import { categoryOf, fnv1a, parseHalf, splitHalves } from '../../bench/anomaly/split.ts';
+import { categoryOf, parseHalf, splitHalves } from '../../bench/anomaly/split.ts';
+import { fnv1a } from '../../consumers/contract/hash.ts';
 
 const names = [
   'catA/one.csv',

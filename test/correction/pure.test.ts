@@ -11,8 +11,9 @@ import {
 } from '../../anomaly/correction/messages.ts';
 import { parseRawLine, recalculateWindow, windowDifferences } from '../../anomaly/correction/recalculate.ts';
 import { latestVersions, parseResultLines } from '../../anomaly/correction/results.ts';
-import { fnv1a, selectedForVerification } from '../../anomaly/correction/verifier.ts';
+import { selectedForVerification } from '../../anomaly/correction/verifier.ts';
 import { parseFleetConfig } from '../../consumers/config.ts';
+import { fnv1a } from '../../consumers/contract/hash.ts';
 import type { CorrectionRequest, WindowResult } from '../../consumers/contract/outputs.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import { toRecords } from './harness.ts';

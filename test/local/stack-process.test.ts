@@ -86,7 +86,7 @@ describe('local stack in a child process', () => {
     const script = [
       "import { startLocalStackProcess } from './local/process/stack-process.ts';",
       'const stack = await startLocalStackProcess();',
-      'process.stdout.write(`${JSON.stringify(stack.endpoints)}\\n`);',
+      "process.stdout.write(JSON.stringify(stack.endpoints) + '\\n');",
       'setInterval(() => {}, 1000);',
     ].join('\n');
     const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
