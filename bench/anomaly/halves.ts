@@ -81,13 +81,14 @@ function main(): void {
 
   const summary: Record<string, unknown> = { type: 'summary', config };
   for (const profile of NAB_PROFILES) {
-    const optimal = new Map<string, number>();
+    const optima = new Map(
+      subsets.map((subset) => [subset.name, optimizeThreshold(subset.files, subset.scores, profile)]),
+    );
     for (const subset of subsets) {
       const perfect = perfectScore(subset.files, profile);
       // The null detector detects nothing at its optimum (§7): every window is a miss.
       const nullRaw = -profile.fnWeight * perfect;
-      const best = optimizeThreshold(subset.files, subset.scores, profile);
-      optimal.set(subset.name, best.threshold);
+      const best = optima.get(subset.name)!;
       const atStream = normalizeScore(rawAt(subset, profile, streamThreshold), nullRaw, perfect);
       const line: Record<string, unknown> = {
         type: 'subset',
@@ -101,13 +102,7 @@ function main(): void {
       };
       const other = subset.name === 'a' ? 'b' : subset.name === 'b' ? 'a' : undefined;
       if (other !== undefined) {
-        const transferred =
-          optimal.get(other) ??
-          optimizeThreshold(
-            subsets.find((s) => s.name === other)!.files,
-            subsets.find((s) => s.name === other)!.scores,
-            profile,
-          ).threshold;
+        const transferred = optima.get(other)!.threshold;
         line.nab_at_other_half_threshold = round(
           normalizeScore(rawAt(subset, profile, transferred), nullRaw, perfect),
         );
