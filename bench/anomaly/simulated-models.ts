@@ -118,8 +118,9 @@ export function runSimulatedModels(options: SimulatedModelsOptions = {}): Simula
     }
     const at = { deviceId: record.deviceId, seq: record.seq };
 
-    if (point !== undefined) {
-      const raw = forest.score(point);
+    // The frozen forest gives one score per shingle; the forest alone and the combination both read it.
+    const raw = point === undefined ? undefined : forest.score(point);
+    if (raw !== undefined) {
       if (rcfCalibrator.warm && rcfCalibrator.excess(raw) >= threshold) rcf.push(at);
       rcfCalibrator.observe(raw);
     }
@@ -128,9 +129,8 @@ export function runSimulatedModels(options: SimulatedModelsOptions = {}): Simula
     // The model only sees its own metric: an alarm on any other stands on the in-stream score.
     const reviewable = alarmed && !otherMetricAlarm;
     const id = `${record.deviceId}:r:${record.seq}`;
-    if (point !== undefined && (reviewable || (!alarmed && unitHash(id) < sampleRate))) {
+    if (raw !== undefined && (reviewable || (!alarmed && unitHash(id) < sampleRate))) {
       modelCalls++;
-      const raw = forest.score(point);
       const calibrated = reviewCalibrator.warm ? reviewCalibrator.excess(raw) : undefined;
       reviewCalibrator.observe(raw);
       if (reviewable && combiner.combine(inStream, calibrated).anomalous) combined.push(at);
