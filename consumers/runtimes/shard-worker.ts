@@ -28,6 +28,7 @@ import { listAllShards } from '../leases/shard-sync.ts';
 import type { SnapshotStore } from '../leases/snapshot-store.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
 import type { Sinks } from '../sinks/ports.ts';
 import { backoffDelayMs, isRetryableAwsError, sleep } from '../sinks/retry.ts';
@@ -174,7 +175,7 @@ export async function runShardWorker(
   }
 
   async function deliverAndCheckpoint(commit: Commit): Promise<void> {
-    const outcome = deps.stage === undefined ? commit.outcome : await reviewed(commit.outcome);
+    const outcome = await throughStage(deps.stage, commit.outcome, { metrics: deps.metrics, log });
     // Correction requests go to the correction queue and stay among the results as the audit copy.
     const resultLines = outcome.results;
     await untilDelivered(() =>
@@ -200,17 +201,6 @@ export async function runShardWorker(
     await lease.checkpoint(commit.checkpoint, ref);
     deps.metrics.count('Checkpoints');
     log.debug('checkpointed', { checkpoint: commit.checkpoint });
-  }
-
-  async function reviewed(outcome: BatchOutcome): Promise<BatchOutcome> {
-    try {
-      return await (deps.stage as OutcomeStage).review(outcome);
-    } catch (error) {
-      // A stage is an opinion on the batch, never a reason to hold it back.
-      deps.metrics.count('StageFailures');
-      log.warn('stage failed; delivering the batch as processed', { error });
-      return outcome;
-    }
   }
 
   /**

@@ -9,6 +9,7 @@ import { isSequenceNumber, SHARD_END } from '../../leases/lease.ts';
 import type { S3SnapshotStore } from '../../leases/snapshot-store.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { throughStage } from '../../processor/stage.ts';
 import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../../processor/types.ts';
 import type { Sinks } from '../../sinks/ports.ts';
 import { backoffDelayMs, sleep } from '../../sinks/retry.ts';
@@ -53,18 +54,6 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
   let lastProcessed: MultiLangRecord | undefined;
   let checkpointedAt = Date.now();
   let leaseLost = false;
-
-  async function reviewed(outcome: BatchOutcome): Promise<BatchOutcome> {
-    if (stage === undefined) return outcome;
-    try {
-      return await stage.review(outcome);
-    } catch (error) {
-      // A stage is an opinion on the batch, never a reason to hold it back.
-      metrics.count('StageFailures');
-      log.warn('stage failed; delivering the batch as processed', { error });
-      return outcome;
-    }
-  }
 
   async function deliver(outcome: BatchOutcome): Promise<void> {
     for (let failures = 0; ; failures++) {
@@ -142,7 +131,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
     const processed = processor.process(streamRecords);
     metrics.count('RecordsIn', processed.counts.in);
     metrics.count('RecordsRejected', processed.counts.rejected);
-    await deliver(await reviewed(processed));
+    await deliver(await throughStage(stage, processed, { metrics, log }));
     lastProcessed = records[records.length - 1];
     if (Date.now() - checkpointedAt >= checkpointIntervalMs && lastProcessed !== undefined) {
       await checkpointAt(lastProcessed.sequenceNumber, lastProcessed);
