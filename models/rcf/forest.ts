@@ -11,7 +11,7 @@ import { ModelInputError } from '../errors.ts';
 import { type ForestParams, resolveForestParams } from './params.ts';
 import { SeededRandom } from './random.ts';
 import { TimeDecaySampler } from './sampler.ts';
-import { RandomCutTree } from './tree.ts';
+import { RandomCutTree, TreeArena } from './tree.ts';
 
 export interface ForestState {
   readonly trees: readonly RandomCutTree[];
@@ -33,7 +33,8 @@ export class RandomCutForest {
   readonly nextAcceptAt: Float64Array;
   /** Points given to `update` so far: the clock of the time decay. */
   updates: number;
-  private readonly scratch: Float64Array;
+  /** Where the trees live; its query point is where `load` puts each point, for all trees at once. */
+  private readonly arena: TreeArena;
   /** e^λ − 1 for the time decay λ, used by every skip draw. */
   private readonly growth: number;
 
@@ -41,12 +42,20 @@ export class RandomCutForest {
     this.params = resolveForestParams(params);
     const { num_trees, num_samples_per_tree, feature_dim, shingle_size, seed } = this.params;
     this.dimensions = feature_dim * shingle_size;
-    this.scratch = new Float64Array(this.dimensions);
     this.growth = Math.expm1(this.params.time_decay);
+    this.arena = new TreeArena(this.dimensions, num_samples_per_tree, num_trees);
+    // Each tree's PRNG state sits in the tree's header, where the kernel draws from it without copies.
+    const ownRandom = (tree: RandomCutTree, from: SeededRandom): SeededRandom => {
+      tree.rngState.set(from.state);
+      return new SeededRandom(tree.rngState);
+    };
     if (state !== undefined) {
-      this.trees = state.trees;
+      // Restored trees move into this forest's arena.
+      this.trees = state.trees.map(
+        (tree) => new RandomCutTree(this.dimensions, num_samples_per_tree, tree.state(), this.arena),
+      );
       this.samplers = state.samplers;
-      this.rngs = state.rngs;
+      this.rngs = state.rngs.map((rng, i) => ownRandom(this.trees[i]!, rng));
       this.nextAcceptAt = state.nextAcceptAt;
       this.updates = state.updates;
       return;
@@ -54,10 +63,10 @@ export class RandomCutForest {
     const seeds = SeededRandom.fromSeed(seed);
     this.trees = Array.from(
       { length: num_trees },
-      () => new RandomCutTree(this.dimensions, num_samples_per_tree),
+      () => new RandomCutTree(this.dimensions, num_samples_per_tree, undefined, this.arena),
     );
     this.samplers = Array.from({ length: num_trees }, () => new TimeDecaySampler(num_samples_per_tree));
-    this.rngs = Array.from({ length: num_trees }, () => SeededRandom.fromSeed(seeds.nextUint32()));
+    this.rngs = this.trees.map((tree) => ownRandom(tree, SeededRandom.fromSeed(seeds.nextUint32())));
     this.nextAcceptAt = new Float64Array(num_trees);
     this.updates = 0;
   }
@@ -76,8 +85,7 @@ export class RandomCutForest {
       const tree = trees[i]!;
       if (sampler.isFull) {
         const priority = TimeDecaySampler.drawAcceptedPriority(rng, lambda, sampler.worstPriority, t);
-        tree.delete(sampler.worstLeaf);
-        sampler.replaceWorst(priority, tree.insert(p, rng));
+        sampler.replaceWorst(priority, tree.replace(sampler.worstLeaf, p, rng));
       } else {
         // Until the reservoir fills every point is taken; only its priority is random.
         sampler.add(TimeDecaySampler.drawPriority(rng, lambda, t), tree.insert(p, rng));
@@ -115,7 +123,7 @@ export class RandomCutForest {
     if (point.length !== this.dimensions) {
       throw new ModelInputError(`expected ${this.dimensions} values per point, got ${point.length}`);
     }
-    const p = this.scratch;
+    const p = this.arena.query;
     for (let j = 0; j < p.length; j++) {
       const v = point[j]!;
       if (!Number.isFinite(v)) throw new ModelInputError(`value ${j} is not a finite number`);

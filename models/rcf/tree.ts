@@ -19,8 +19,15 @@
  * far a point lies outside the box reads every side anyway and adds the ranges up in dimension order, the
  * same sum a stored field would hold, for two additions per dimension and nothing to keep in step.
  * Masses count sampled points, duplicates included; the root's mass is `size`.
+ *
+ * The arrays are views into one WebAssembly.Memory per tree, and the work done on every update and score
+ * (insert, delete, expected CoDisp) runs in a WebAssembly kernel compiled from assembly/tree.ts: the same
+ * steps as described here, without the bounds and type checks V8 puts on every typed-array access, for
+ * about 1.6× per traversal and bit-identical results. This file keeps the layout, the snapshot state, the
+ * structure checks and the per-node accessors.
  */
 import type { SeededRandom } from './random.ts';
+import { TREE_WASM_BASE64 } from './tree-wasm.ts';
 
 export const NONE = -1;
 
@@ -34,58 +41,113 @@ const RIGHT = 5;
 const CUT_DIM = 6;
 const PARENT = 7;
 
-/**
- * Measures a point against the box at `boxes[base …]` (lo, hi interleaved): returns twice the sum over
- * dimensions of how far the point lies outside it (the length of the cut range that would separate it) and
- * leaves the box's range sum in `range[0]`. Branch-free, since which side each value falls on is
- * unpredictable: g + |g| is 2·max(g, 0) exactly. Both sums run over the dimensions in order, so they are bit
- * for bit what a plain loop gives; two dimensions per step halves the loop's bookkeeping.
- */
-function measureBox(
-  point: Float64Array,
-  boxes: Float64Array,
-  base: number,
-  d: number,
-  range: Float64Array,
-): number {
-  let twice = 0;
-  let sum = 0;
-  let j = 0;
-  let k = base;
-  for (; j + 1 < d; j += 2, k += 4) {
-    const x0 = point[j]!;
-    const x1 = point[j + 1]!;
-    const lo0 = boxes[k]!;
-    const hi0 = boxes[k + 1]!;
-    const lo1 = boxes[k + 2]!;
-    const hi1 = boxes[k + 3]!;
-    const below0 = lo0 - x0;
-    const above0 = x0 - hi0;
-    const below1 = lo1 - x1;
-    const above1 = x1 - hi1;
-    twice += below0 + Math.abs(below0) + (above0 + Math.abs(above0));
-    twice += below1 + Math.abs(below1) + (above1 + Math.abs(above1));
-    sum += hi0 - lo0;
-    sum += hi1 - lo1;
-  }
-  if (j < d) {
-    const x = point[j]!;
-    const lo = boxes[k]!;
-    const hi = boxes[k + 1]!;
-    const below = lo - x;
-    const above = x - hi;
-    twice += below + Math.abs(below) + (above + Math.abs(above));
-    sum += hi - lo;
-  }
-  range[0] = sum;
-  return twice;
+// A tree's header in its arena, in int32 slots (assembly/tree.ts lists the fields).
+const HEADER_BYTES = 128;
+const ROOT_SLOT = 0;
+const SIZE_SLOT = 1;
+const INTERNAL_FREE_SLOT = 2;
+const LEAF_FREE_SLOT = 3;
+const RNG_SLOT = 4;
+const DIMENSIONS_SLOT = 8;
+const LEAF_BASE_SLOT = 9;
+const QUERY_SLOT = 10;
+const WASM_PAGE_BYTES = 65536;
+const CACHE_LINE = 64;
+
+/** The exports of assembly/tree.ts; `tree` is the byte offset of a tree's header. */
+interface TreeKernel {
+  insert(tree: number): number;
+  remove(tree: number, leaf: number): void;
+  replace(tree: number, leaf: number): number;
+  expectedCoDisp(tree: number): number;
 }
 
-/** Σ |p − q| over dimensions: how far a point lies from a leaf's point (whose box has range 0). */
-function distanceToLeaf(point: Float64Array, leafPoints: Float64Array, base: number, d: number): number {
-  let sum = 0;
-  for (let j = 0; j < d; j++) sum += Math.abs(point[j]! - leafPoints[base + j]!);
-  return sum;
+let compiled: WebAssembly.Module | undefined;
+
+/** The kernel, compiled once per process (a few kB). */
+function treeModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(TREE_WASM_BASE64, 'base64'));
+  return compiled;
+}
+
+/** Byte offsets of a tree's parts from its header, and the bytes it takes, for trees of one shape. */
+function treeLayout(dimensions: number, maxPoints: number) {
+  const internal = Math.max(maxPoints - 1, 0);
+  let end = HEADER_BYTES;
+  const place = (bytes: number, align = 8): number => {
+    const at = Math.ceil(end / align) * align;
+    end = at + bytes;
+    return at;
+  };
+  // Records start on cache lines.
+  const offsets = {
+    sides: place(4 * 2 * dimensions),
+    nav: place(8 * internal * NAV, CACHE_LINE),
+    boxes: place(8 * internal * 2 * dimensions, CACHE_LINE),
+    leafPoints: place(8 * maxPoints * dimensions, CACHE_LINE),
+    leafParent: place(4 * maxPoints),
+    internalFree: place(4 * internal),
+    leafFree: place(4 * maxPoints),
+  };
+  return { offsets, bytes: Math.ceil(end / CACHE_LINE) * CACHE_LINE };
+}
+
+/**
+ * One WebAssembly memory and kernel instance holding a fixed number of trees of one shape, and the query
+ * point they share. A forest puts all its trees in one arena, so every kernel call goes to the same
+ * function (V8 then calls it directly) and a point is written once for all trees. The memory never grows,
+ * so views into it stay valid; it is freed with the arena when the last of its trees is dropped.
+ */
+export class TreeArena {
+  readonly dimensions: number;
+  readonly maxPoints: number;
+  readonly buffer: ArrayBuffer;
+  readonly kernel: TreeKernel;
+  /** The point the next insert or score works on; callers that write it here spare the tree a copy. */
+  readonly query: Float64Array;
+  private readonly layout: ReturnType<typeof treeLayout>;
+  private readonly capacity: number;
+  /** Where the first tree's header sits: after the query point, on a cache line. */
+  private readonly firstTree: number;
+  private claimed = 0;
+
+  constructor(dimensions: number, maxPoints: number, trees: number) {
+    this.dimensions = dimensions;
+    this.maxPoints = maxPoints;
+    this.capacity = trees;
+    this.layout = treeLayout(dimensions, maxPoints);
+    this.firstTree = Math.ceil((8 * dimensions) / CACHE_LINE) * CACHE_LINE;
+    const bytes = this.firstTree + trees * this.layout.bytes;
+    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
+    this.buffer = memory.buffer;
+    this.query = new Float64Array(this.buffer, 0, dimensions);
+    this.kernel = new WebAssembly.Instance(treeModule(), { env: { memory } })
+      .exports as unknown as TreeKernel;
+  }
+
+  /** Hands out the next tree's place, its header filled in: the header's offset and its parts' offsets. */
+  claim(): { at: number; offsets: ReturnType<typeof treeLayout>['offsets'] } {
+    if (this.claimed === this.capacity) throw new RangeError(`tree arena holds only ${this.capacity} trees`);
+    const at = this.firstTree + this.claimed++ * this.layout.bytes;
+    const { offsets } = this.layout;
+    const header = new Int32Array(this.buffer, at, HEADER_BYTES / 4);
+    header[DIMENSIONS_SLOT] = this.dimensions;
+    header[LEAF_BASE_SLOT] = Math.max(this.maxPoints - 1, 0);
+    header.set(
+      [
+        0, // the query point, at the start of the memory
+        at + offsets.sides,
+        at + offsets.nav,
+        at + offsets.boxes,
+        at + offsets.leafPoints,
+        at + offsets.leafParent,
+        at + offsets.internalFree,
+        at + offsets.leafFree,
+      ],
+      QUERY_SLOT,
+    );
+    return { at, offsets };
+  }
 }
 
 /** Everything that decides a tree's future behaviour: what snapshots save and restore. */
@@ -134,19 +196,21 @@ export class RandomCutTree {
   readonly leafParent: Int32Array;
   readonly internalFree: Int32Array;
   readonly leafFree: Int32Array;
-  internalFreeCount: number;
-  leafFreeCount: number;
-  root: number;
-  size: number;
   /** Inserts since construction or restore (a diagnostic; not part of snapshots). */
   insertions = 0;
-  /** Where `measureBox` leaves a range sum (a field, so the hot paths allocate nothing). */
-  private readonly range = new Float64Array(1);
-  /** Box sides still moving while a delete refits the boxes above it. */
-  private readonly sides: Int32Array;
+  /** The PRNG state the kernel draws from; a SeededRandom over this very array needs no copying. */
+  readonly rngState: Uint32Array;
+  private readonly arena: TreeArena;
+  /** Byte offset of this tree's header in the arena. */
+  private readonly at: number;
+  /** The header's scalars: root, size, the two free counts. */
+  private readonly header: Int32Array;
 
-  /** An empty tree, or (with `state`) one restored from a snapshot after checking its structure. */
-  constructor(dimensions: number, maxPoints: number, state?: TreeState) {
+  /**
+   * An empty tree, or (with `state`) one restored from a snapshot after checking its structure; in an
+   * arena of its own unless given one with room.
+   */
+  constructor(dimensions: number, maxPoints: number, state?: TreeState, arena?: TreeArena) {
     this.dimensions = dimensions;
     this.maxPoints = maxPoints;
     this.leafBase = Math.max(maxPoints - 1, 0);
@@ -164,32 +228,71 @@ export class RandomCutTree {
         const got = state[name as keyof typeof sizes].length;
         if (got !== length) throw new RangeError(`${name} has ${got} entries, expected ${length}`);
       }
-      this.nav = state.nav;
-      this.boxes = state.boxes;
-      this.leafPoints = state.leafPoints;
-      this.leafParent = state.leafParent;
-      this.internalFree = state.internalFree;
-      this.leafFree = state.leafFree;
+    }
+    if (arena !== undefined && (arena.dimensions !== dimensions || arena.maxPoints !== maxPoints)) {
+      throw new RangeError('the arena holds trees of another shape');
+    }
+    this.arena = arena ?? new TreeArena(dimensions, maxPoints, 1);
+    const { at, offsets } = this.arena.claim();
+    const buffer = this.arena.buffer;
+    this.at = at;
+    this.header = new Int32Array(buffer, at, 4);
+    this.rngState = new Uint32Array(buffer, at + 4 * RNG_SLOT, 4);
+    this.nav = new Float64Array(buffer, offsets.nav + at, sizes.nav);
+    this.links = new Int32Array(buffer, offsets.nav + at, sizes.nav * 2);
+    this.boxes = new Float64Array(buffer, offsets.boxes + at, sizes.boxes);
+    this.leafPoints = new Float64Array(buffer, offsets.leafPoints + at, sizes.leafPoints);
+    this.leafParent = new Int32Array(buffer, offsets.leafParent + at, sizes.leafParent);
+    this.internalFree = new Int32Array(buffer, offsets.internalFree + at, sizes.internalFree);
+    this.leafFree = new Int32Array(buffer, offsets.leafFree + at, sizes.leafFree);
+    if (state !== undefined) {
+      this.nav.set(state.nav);
+      this.boxes.set(state.boxes);
+      this.leafPoints.set(state.leafPoints);
+      this.leafParent.set(state.leafParent);
+      this.internalFree.set(state.internalFree);
+      this.leafFree.set(state.leafFree);
       this.internalFreeCount = state.internalFreeCount;
       this.leafFreeCount = state.leafFreeCount;
       this.root = state.root;
       this.size = state.size;
+      this.checkStructure();
     } else {
-      this.nav = new Float64Array(sizes.nav);
-      this.boxes = new Float64Array(sizes.boxes);
-      this.leafPoints = new Float64Array(sizes.leafPoints);
-      this.leafParent = new Int32Array(sizes.leafParent).fill(NONE);
+      this.leafParent.fill(NONE);
       // Lowest ids on top of each stack, so a fresh tree fills its pools from the front.
-      this.internalFree = Int32Array.from({ length: internal }, (_, i) => internal - 1 - i);
-      this.leafFree = Int32Array.from({ length: maxPoints }, (_, i) => internal + maxPoints - 1 - i);
+      for (let i = 0; i < internal; i++) this.internalFree[i] = internal - 1 - i;
+      for (let i = 0; i < maxPoints; i++) this.leafFree[i] = internal + maxPoints - 1 - i;
       this.internalFreeCount = internal;
       this.leafFreeCount = maxPoints;
       this.root = NONE;
       this.size = 0;
     }
-    this.links = new Int32Array(this.nav.buffer, this.nav.byteOffset, this.nav.length * 2);
-    this.sides = new Int32Array(2 * dimensions);
-    if (state !== undefined) this.checkStructure();
+  }
+
+  get root(): number {
+    return this.header[ROOT_SLOT]!;
+  }
+  set root(id: number) {
+    this.header[ROOT_SLOT] = id;
+  }
+  /** Points in the tree, duplicates included. */
+  get size(): number {
+    return this.header[SIZE_SLOT]!;
+  }
+  set size(points: number) {
+    this.header[SIZE_SLOT] = points;
+  }
+  get internalFreeCount(): number {
+    return this.header[INTERNAL_FREE_SLOT]!;
+  }
+  set internalFreeCount(count: number) {
+    this.header[INTERNAL_FREE_SLOT] = count;
+  }
+  get leafFreeCount(): number {
+    return this.header[LEAF_FREE_SLOT]!;
+  }
+  set leafFreeCount(count: number) {
+    this.header[LEAF_FREE_SLOT] = count;
   }
 
   isLeaf(id: number): boolean {
@@ -209,48 +312,19 @@ export class RandomCutTree {
    * whether to split, and only a split needs the cut itself; when p lies inside B nothing is drawn at all.
    */
   insert(point: Float64Array, rng: SeededRandom): number {
+    // A new point needs a leaf and, below a non-empty root, a branch: checked here so the kernel's pops
+    // cannot underflow.
+    if (this.leafFreeCount === 0 || (this.root !== NONE && this.internalFreeCount === 0)) {
+      throw new RangeError('random cut tree node pool exhausted');
+    }
     this.insertions++;
-    if (this.root === NONE) {
-      const leaf = this.newLeaf(point, NONE);
-      this.root = leaf;
-      this.size = 1;
-      return leaf;
-    }
-    const d = this.dimensions;
-    const d2 = 2 * d;
-    const nav = this.nav;
-    const links = this.links;
-    const boxes = this.boxes;
-    const range = this.range;
-    const leafBase = this.leafBase;
-    let node = this.root;
-    // Points under `node` before this insertion; each step down counts p in the child it enters.
-    let mass = this.size++;
-    while (node < leafBase) {
-      const box = node * d2;
-      const outside = measureBox(point, boxes, box, d, range) * 0.5;
-      if (outside > 0) {
-        const u = rng.next() * (range[0]! + outside);
-        if (u < outside) return this.splitAbove(node, mass, point, u);
-        // Not split here: the box grows to take p, and the descent goes on.
-        for (let j = 0, k = box; j < d; j++, k += 2) {
-          const x = point[j]!;
-          if (x < boxes[k]!) boxes[k] = x;
-          else if (x > boxes[k + 1]!) boxes[k + 1] = x;
-        }
-      }
-      // Which side p takes is unpredictable, so it is an index (right = left + 1), not a branch.
-      const n = node * NAV;
-      const right = Number(point[links[2 * n + CUT_DIM]!]! > nav[n]!);
-      mass = links[2 * n + MASS_LEFT + right]!++;
-      node = links[2 * n + LEFT + right]!;
-    }
-    // A leaf: p either repeats its point (and was counted on the way down) or is split off beside it.
-    const outside = distanceToLeaf(point, this.leafPoints, (node - leafBase) * d, d);
-    if (outside === 0) return node;
-    // Any cut between the two points separates them.
-    const u = rng.next() * outside;
-    return this.splitAbove(node, mass, point, u < outside ? u : 0);
+    const query = this.arena.query;
+    if (point !== query) query.set(point);
+    if (rng.state === this.rngState) return this.arena.kernel.insert(this.at);
+    this.rngState.set(rng.state);
+    const leaf = this.arena.kernel.insert(this.at);
+    rng.state.set(this.rngState);
+    return leaf;
   }
 
   /**
@@ -258,84 +332,28 @@ export class RandomCutTree {
    * recomputed from their children only while they actually shrink (a deleted interior point changes no box).
    */
   delete(leaf: number): void {
-    const links = this.links;
-    const up = this.leafParent[leaf - this.leafBase]!;
-    this.size--;
-    if (up === NONE) {
-      if (this.size === 0) {
-        this.releaseLeaf(leaf);
-        this.root = NONE;
-      }
-      return;
-    }
-    const u = 2 * NAV * up;
-    const fromLeft = links[u + LEFT] === leaf;
-    if (links[u + (fromLeft ? MASS_LEFT : MASS_RIGHT)]! > 1) {
-      // A duplicate: only the masses on the path change.
-      this.uncount(leaf, up);
-      return;
-    }
-    const sibling = links[u + (fromLeft ? RIGHT : LEFT)]!;
-    const siblingMass = links[u + (fromLeft ? MASS_RIGHT : MASS_LEFT)]!;
-    const grand = links[u + PARENT]!;
-    this.setParent(sibling, grand);
-    this.releaseLeaf(leaf);
-    this.releaseInternal(up);
-    if (grand === NONE) {
-      this.root = sibling;
-      return;
-    }
-    const g = 2 * NAV * grand;
-    if (links[g + LEFT] === up) {
-      links[g + LEFT] = sibling;
-      links[g + MASS_LEFT] = siblingMass;
-    } else {
-      links[g + RIGHT] = sibling;
-      links[g + MASS_RIGHT] = siblingMass;
-    }
-    // Boxes shrink only while they were bounded by the deleted point; above that, only masses change. Only a
-    // side the point lay on can move, and only while it keeps moving: a side another point also attains
-    // stays, and so does that side of every box above. So the sides still moving are listed in `sides`
-    // (2j for lo, 2j + 1 for hi), starting with grand's sides that equal the point; the freed leaf's slot
-    // still holds the point.
-    const d = this.dimensions;
-    const boxes = this.boxes;
-    const leafPoints = this.leafPoints;
-    const sides = this.sides;
-    const point = (leaf - this.leafBase) * d;
-    let count = 0;
-    for (let k = 0, b = grand * 2 * d; k < 2 * d; k++) {
-      // Branch-free: whether the point attains a side is data, not a pattern.
-      sides[count] = k;
-      count += Number(boxes[b + k] === leafPoints[point + (k >> 1)]);
-    }
-    let node = grand;
-    for (;;) {
-      count = this.refitSides(node, point, count);
-      if (count === 0) break;
-      const above = links[2 * NAV * node + PARENT]!;
-      if (above === NONE) return;
-      const a = 2 * NAV * above;
-      links[a + MASS_LEFT + Number(links[a + LEFT] !== node)]!--;
-      node = above;
-      // A side the point no longer attains here was set by another point and stays.
-      let kept = 0;
-      for (let i = 0, b = node * 2 * d; i < count; i++) {
-        const k = sides[i]!;
-        sides[kept] = k;
-        kept += Number(boxes[b + k] === leafPoints[point + (k >> 1)]);
-      }
-      count = kept;
-    }
-    this.uncount(node, links[2 * NAV * node + PARENT]!);
+    this.checkLeaf(leaf);
+    this.arena.kernel.remove(this.at, leaf);
   }
 
-  /** Takes one point off the masses from `child`'s slot in `parent` up to the root. */
-  private uncount(child: number, parent: number): void {
-    const links = this.links;
-    for (let node = child, up = parent; up !== NONE; node = up, up = links[2 * NAV * up + PARENT]!) {
-      const a = 2 * NAV * up;
-      links[a + MASS_LEFT + Number(links[a + LEFT] !== node)]!--;
+  /** `delete(leaf)` then `insert(point, rng)`, as a full reservoir swaps a point, in one kernel call. */
+  replace(leaf: number, point: Float64Array, rng: SeededRandom): number {
+    this.checkLeaf(leaf);
+    this.insertions++;
+    const query = this.arena.query;
+    if (point !== query) query.set(point);
+    if (rng.state === this.rngState) return this.arena.kernel.replace(this.at, leaf);
+    this.rngState.set(rng.state);
+    const inserted = this.arena.kernel.replace(this.at, leaf);
+    rng.state.set(this.rngState);
+    return inserted;
+  }
+
+  /** The kernel trusts ids; a wrong one would corrupt the tree, so it is refused here. */
+  private checkLeaf(leaf: number): void {
+    const inTree = leaf >= this.leafBase && leaf < this.leafBase + this.maxPoints && this.size > 0;
+    if (!inTree || (this.parentOf(leaf) === NONE && leaf !== this.root)) {
+      throw new RangeError(`random cut tree: ${leaf} is not a leaf in the tree`);
     }
   }
 
@@ -353,141 +371,9 @@ export class RandomCutTree {
    * leaf and scores M at the leaf. The score is Σ_v P(split at v) · CoDisp_v.
    */
   expectedCoDisp(point: Float64Array): number {
-    if (this.root === NONE) return 0;
-    const d = this.dimensions;
-    const d2 = 2 * d;
-    const nav = this.nav;
-    const links = this.links;
-    const boxes = this.boxes;
-    const range = this.range;
-    const leafBase = this.leafBase;
-    let node = this.root;
-    let nodeMass = this.size;
-    let siblingMass = 0; // 0 at the root, which has no sibling
-    let reach = 1; // probability that the insertion has not split x off above `node`
-    let colluderMax = 0; // M over the path so far
-    let expected = 0;
-    while (node < leafBase) {
-      const outside = measureBox(point, boxes, node * d2, d, range) * 0.5;
-      const ratio = siblingMass / (nodeMass + 1);
-      if (ratio > colluderMax) colluderMax = ratio;
-      if (outside > 0) {
-        const pSplit = outside / (range[0]! + outside);
-        expected += reach * pSplit * Math.max(nodeMass, colluderMax);
-        reach *= 1 - pSplit;
-      }
-      const n = node * NAV;
-      const right = Number(point[links[2 * n + CUT_DIM]!]! > nav[n]!);
-      nodeMass = links[2 * n + MASS_LEFT + right]!;
-      siblingMass = links[2 * n + MASS_RIGHT - right]!;
-      node = links[2 * n + LEFT + right]!;
-    }
-    const ratio = siblingMass / (nodeMass + 1);
-    if (ratio > colluderMax) colluderMax = ratio;
-    // Off the leaf's point any cut separates (probability 1); on it, x joins the leaf.
-    return distanceToLeaf(point, this.leafPoints, (node - leafBase) * d, d) > 0
-      ? expected + reach * Math.max(nodeMass, colluderMax)
-      : expected + reach * colluderMax;
-  }
-
-  /**
-   * Puts a new branch above `node` (which holds `nodeMass` points) whose cut separates p from node's box: the
-   * cut lies `offset` into the gaps between them, taken dimension by dimension. Points go left when value <= cut.
-   */
-  private splitAbove(node: number, nodeMass: number, point: Float64Array, offset: number): number {
-    const d = this.dimensions;
-    const leaf = node >= this.leafBase;
-    // A leaf's box is its point: lo and hi are the same value.
-    const array = leaf ? this.leafPoints : this.boxes;
-    const base = leaf ? (node - this.leafBase) * d : node * 2 * d;
-    const step = leaf ? 1 : 2;
-    const upper = leaf ? 0 : 1;
-    let dim = -1;
-    let cut = 0;
-    let rest = offset;
-    for (let j = 0, k = base; j < d; j++, k += step) {
-      const x = point[j]!;
-      const l = array[k]!;
-      const h = array[k + upper]!;
-      const gap = x < l ? l - x : x > h ? x - h : 0;
-      if (gap <= 0) continue;
-      dim = j;
-      if (rest < gap) {
-        cut = x < l ? x + rest : h + rest;
-        break;
-      }
-      rest -= gap;
-    }
-    const x = point[dim]!;
-    const l = array[base + dim * step]!;
-    const h = array[base + dim * step + upper]!;
-    // Rounding can push the cut onto the far edge of the gap (or leave rest past the last gap); any cut in
-    // [x, l) or [h, x) is a valid separating cut, so fall back to the near edge.
-    if (x < l) {
-      if (!(cut >= x && cut < l)) cut = x;
-    } else if (!(cut >= h && cut < x)) cut = h;
-
-    const above = this.parentOf(node);
-    const branch = this.allocateInternal();
-    const newLeaf = this.newLeaf(point, branch);
-    const boxes = this.boxes;
-    for (let j = 0, k = branch * 2 * d, s = base; j < d; j++, k += 2, s += step) {
-      const p = point[j]!;
-      boxes[k] = Math.min(p, array[s]!);
-      boxes[k + 1] = Math.max(p, array[s + upper]!);
-    }
-    const links = this.links;
-    const b = 2 * NAV * branch;
-    this.nav[NAV * branch] = cut;
-    links[b + CUT_DIM] = dim;
-    links[b + PARENT] = above;
-    if (point[dim]! <= cut) {
-      links[b + LEFT] = newLeaf;
-      links[b + MASS_LEFT] = 1;
-      links[b + RIGHT] = node;
-      links[b + MASS_RIGHT] = nodeMass;
-    } else {
-      links[b + LEFT] = node;
-      links[b + MASS_LEFT] = nodeMass;
-      links[b + RIGHT] = newLeaf;
-      links[b + MASS_RIGHT] = 1;
-    }
-    // The slot of `node` in its parent already counts p (it was counted on the way down).
-    if (above === NONE) this.root = branch;
-    else {
-      const a = 2 * NAV * above;
-      if (links[a + LEFT] === node) links[a + LEFT] = branch;
-      else links[a + RIGHT] = branch;
-    }
-    this.setParent(node, branch);
-    return newLeaf;
-  }
-
-  /**
-   * Recomputes the listed sides of an internal node's box from its children (already refitted) after the
-   * point at `leafPoints[point …]`, which attained them, left its subtree. Keeps in `sides` only the sides
-   * that moved and returns their number.
-   */
-  private refitSides(node: number, point: number, count: number): number {
-    const d = this.dimensions;
-    const boxes = this.boxes;
-    const sides = this.sides;
-    const n = 2 * NAV * node;
-    const left = this.links[n + LEFT]!;
-    const right = this.links[n + RIGHT]!;
-    let kept = 0;
-    for (let i = 0, b = node * 2 * d; i < count; i++) {
-      const k = sides[i]!;
-      const x = this.leafPoints[point + (k >> 1)]!;
-      const l = this.sideOf(left, k);
-      const r = this.sideOf(right, k);
-      const side = (k & 1) === 0 ? Math.min(l, r) : Math.max(l, r);
-      if (side !== x) {
-        boxes[b + k] = side;
-        sides[kept++] = k;
-      }
-    }
-    return kept;
+    const query = this.arena.query;
+    if (point !== query) query.set(point);
+    return this.arena.kernel.expectedCoDisp(this.at);
   }
 
   /** Side k (2j for lo, 2j + 1 for hi) of a node's box; a leaf's box is its point. */
@@ -495,44 +381,6 @@ export class RandomCutTree {
     return id >= this.leafBase
       ? this.leafPoints[(id - this.leafBase) * this.dimensions + (k >> 1)]!
       : this.boxes[id * 2 * this.dimensions + k]!;
-  }
-
-  private allocateInternal(): number {
-    if (this.internalFreeCount === 0) throw new RangeError('random cut tree node pool exhausted');
-    return this.internalFree[--this.internalFreeCount]!;
-  }
-
-  private newLeaf(point: Float64Array, parent: number): number {
-    if (this.leafFreeCount === 0) throw new RangeError('random cut tree leaf pool exhausted');
-    const leaf = this.leafFree[--this.leafFreeCount]!;
-    const d = this.dimensions;
-    const y = (leaf - this.leafBase) * d;
-    for (let j = 0; j < d; j++) this.leafPoints[y + j] = point[j]!;
-    this.leafParent[leaf - this.leafBase] = parent;
-    return leaf;
-  }
-
-  private releaseLeaf(leaf: number): void {
-    this.leafParent[leaf - this.leafBase] = NONE;
-    this.leafFree[this.leafFreeCount++] = leaf;
-  }
-
-  /** Frees an internal node; its links are cleared so a snapshot holds no stale ids (its numbers stay). */
-  private releaseInternal(node: number): void {
-    const n = 2 * NAV * node;
-    const links = this.links;
-    links[n + MASS_LEFT] = 0;
-    links[n + MASS_RIGHT] = 0;
-    links[n + LEFT] = NONE;
-    links[n + RIGHT] = NONE;
-    links[n + CUT_DIM] = NONE;
-    links[n + PARENT] = NONE;
-    this.internalFree[this.internalFreeCount++] = node;
-  }
-
-  private setParent(id: number, parent: number): void {
-    if (id >= this.leafBase) this.leafParent[id - this.leafBase] = parent;
-    else this.links[2 * NAV * id + PARENT] = parent;
   }
 
   // Per-node accessors by id, for the cold paths: splits, snapshots, checks and tests.

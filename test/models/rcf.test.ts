@@ -14,7 +14,7 @@ import {
   snapshotForest,
 } from '../../models/rcf/serialize.ts';
 import { Shingle } from '../../models/rcf/shingle.ts';
-import { RandomCutTree } from '../../models/rcf/tree.ts';
+import { RandomCutTree, TreeArena } from '../../models/rcf/tree.ts';
 
 const small = { num_trees: 8, num_samples_per_tree: 32 } as const;
 
@@ -235,14 +235,22 @@ describe('random cut tree', () => {
           const rng = SeededRandom.fromSeed(seed);
           const sampled: { id: number; ref: RefLeaf }[] = [];
           for (const op of ops) {
+            // Small integer coordinates make duplicates common, which exercises leaf masses; halves add
+            // points strictly between others.
+            const p = Array.from(
+              { length: dim },
+              (_, j) => ((op >> (2 * j)) % 4) - 1 + (fractional ? 0.5 * (op % 2) : 0),
+            );
             if (sampled.length < capacity && (op % 3 !== 0 || sampled.length === 0)) {
-              // Small integer coordinates make duplicates common, which exercises leaf masses; halves add
-              // points strictly between others.
-              const p = Array.from(
-                { length: dim },
-                (_, j) => ((op >> (2 * j)) % 4) - 1 + (fractional ? 0.5 * (op % 2) : 0),
-              );
               sampled.push({ id: tree.insert(Float64Array.from(p), rng), ref: reference.insert(p) });
+            } else if (sampled.length === capacity && op % 2 === 0) {
+              // A full reservoir's swap: delete and insert in one kernel call.
+              const [gone] = sampled.splice(op % sampled.length, 1);
+              reference.delete(gone!.ref);
+              sampled.push({
+                id: tree.replace(gone!.id, Float64Array.from(p), rng),
+                ref: reference.insert(p),
+              });
             } else {
               const [gone] = sampled.splice(op % sampled.length, 1);
               tree.delete(gone!.id);
@@ -261,6 +269,61 @@ describe('random cut tree', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('trees sharing an arena evolve exactly as trees alone', () => {
+    const dim = 3;
+    const arena = new TreeArena(dim, 32, 2);
+    const shared = [
+      new RandomCutTree(dim, 32, undefined, arena),
+      new RandomCutTree(dim, 32, undefined, arena),
+    ];
+    const alone = [new RandomCutTree(dim, 32), new RandomCutTree(dim, 32)];
+    const rngs = [1, 2, 1, 2].map((seed) => SeededRandom.fromSeed(seed));
+    const leaves: number[][] = [[], []];
+    for (let i = 0; i < 200; i++) {
+      for (const t of [0, 1]) {
+        // The shared tree gets its point through the arena's query buffer, as the forest writes it.
+        arena.query.set([Math.sin(i + t), Math.cos(i * 0.7), (i % 7) - t]);
+        const point = Float64Array.from(arena.query);
+        const full = leaves[t]!.length === 32;
+        const gone = full ? leaves[t]!.shift()! : undefined;
+        const a =
+          gone === undefined
+            ? shared[t]!.insert(arena.query, rngs[t]!)
+            : shared[t]!.replace(gone, arena.query, rngs[t]!);
+        const b =
+          gone === undefined
+            ? alone[t]!.insert(point, rngs[t + 2]!)
+            : alone[t]!.replace(gone, point, rngs[t + 2]!);
+        assert.equal(a, b);
+        leaves[t]!.push(a);
+      }
+    }
+    for (const t of [0, 1]) {
+      assert.deepEqual(shared[t]!.state(), alone[t]!.state());
+      assert.deepEqual(rngs[t]!.state, rngs[t + 2]!.state);
+      const probe = Float64Array.from([0.3, -0.2, 9]);
+      assert.equal(shared[t]!.expectedCoDisp(probe), alone[t]!.expectedCoDisp(probe));
+    }
+    assert.throws(() => new RandomCutTree(dim, 32, undefined, arena), /holds only 2 trees/);
+    assert.throws(
+      () => new RandomCutTree(dim + 1, 32, undefined, new TreeArena(dim, 32, 1)),
+      /another shape/,
+    );
+  });
+
+  it('refuses to delete what is not a leaf in the tree (the kernel trusts ids)', () => {
+    const tree = new RandomCutTree(2, 8);
+    const rng = SeededRandom.fromSeed(5);
+    const leaf = tree.insert(Float64Array.from([1, 2]), rng);
+    tree.insert(Float64Array.from([3, 4]), rng);
+    for (const bad of [0, tree.leafBase + 7, -1, 1e6]) {
+      assert.throws(() => tree.delete(bad), RangeError);
+    }
+    tree.delete(leaf);
+    assert.throws(() => tree.delete(leaf), RangeError);
+    assert.equal(tree.size, 1);
   });
 
   it('expected CoDisp matches the mean CoDisp over actual random insertions', () => {
