@@ -64,6 +64,9 @@ async function answer(served: Served, request: StackRequest): Promise<ReplyValue
   }
 }
 
+/** How long a stopping child waits for its servers to close before it exits anyway. */
+const STOP_DEADLINE_MS = 3000;
+
 async function main(): Promise<void> {
   if (process.send === undefined) {
     process.stderr.write('stack-main: start me through startLocalStackProcess (needs an IPC channel)\n');
@@ -81,6 +84,9 @@ async function main(): Promise<void> {
     return;
   }
   const stopAndExit = (): void => {
+    // A server's close waits for its open connections; clients of a dead parent may never close theirs, so
+    // the stop gets a deadline rather than leaving a server behind.
+    setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
     served.stop().finally(() => process.exit(0));
   };
   process.on('disconnect', stopAndExit);
