@@ -98,11 +98,9 @@ export class RandomCutForest {
 
   /** Mean expected CoDisp over the trees; 0 before the forest has seen any point. Does not change the forest. */
   score(point: ArrayLike<number>): number {
-    const p = this.load(point);
-    const trees = this.trees;
-    let sum = 0;
-    for (let i = 0; i < trees.length; i++) sum += trees[i]!.expectedCoDisp(p);
-    return sum / trees.length;
+    // The arena holds exactly this forest's trees, in order; load put the point where they read it.
+    this.load(point);
+    return this.arena.sumCoDisp() / this.trees.length;
   }
 
   /** Scores a point against the forest as it was, then learns it: the streaming order that never scores a point against itself. */

@@ -60,6 +60,7 @@ interface TreeKernel {
   remove(tree: number, leaf: number): void;
   replace(tree: number, leaf: number): number;
   expectedCoDisp(tree: number): number;
+  sumCoDisp(first: number, count: number, stride: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -123,6 +124,11 @@ export class TreeArena {
     this.query = new Float64Array(this.buffer, 0, dimensions);
     this.kernel = new WebAssembly.Instance(treeModule(), { env: { memory } })
       .exports as unknown as TreeKernel;
+  }
+
+  /** Σ over the arena's trees, in the order they were placed, of the query point's expected CoDisp. */
+  sumCoDisp(): number {
+    return this.kernel.sumCoDisp(this.firstTree, this.claimed, this.layout.bytes);
   }
 
   /** Hands out the next tree's place, its header filled in: the header's offset and its parts' offsets. */

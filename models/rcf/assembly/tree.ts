@@ -350,6 +350,13 @@ export function expectedCoDisp(tree: usize): f64 {
     : expected + reach * colluderMax;
 }
 
+/** Σ of the expected CoDisp over `count` trees laid out `stride` bytes apart from `first`, in order. */
+export function sumCoDisp(first: usize, count: i32, stride: usize): f64 {
+  let sum: f64 = 0;
+  for (let i = 0; i < count; i++) sum += expectedCoDisp(first + <usize>i * stride);
+  return sum;
+}
+
 function splitAbove(node: i32, nodeMass: i32, offset: f64): i32 {
   const leaf = node >= leafBase;
   const base = leaf ? leafPointOf(node) : boxOf(node);
