@@ -20,11 +20,11 @@
  * same sum a stored field would hold, for two additions per dimension and nothing to keep in step.
  * Masses count sampled points, duplicates included; the root's mass is `size`.
  *
- * The arrays are views into one WebAssembly.Memory per tree, and the work done on every update and score
- * (insert, delete, expected CoDisp) runs in a WebAssembly kernel compiled from assembly/tree.ts: the same
- * steps as described here, without the bounds and type checks V8 puts on every typed-array access, for
- * about 1.6× per traversal and bit-identical results. This file keeps the layout, the snapshot state, the
- * structure checks and the per-node accessors.
+ * The arrays are views into a WebAssembly.Memory (a TreeArena, which a forest's trees share), and the work
+ * done on every update and score (insert, delete, expected CoDisp) runs in a WebAssembly kernel compiled
+ * from assembly/tree.ts: the same steps as described here, without the bounds and type checks V8 puts on
+ * every typed-array access, for ×1.4–1.5 per update and per score and bit-identical results. This file
+ * keeps the layout, the snapshot state, the structure checks and the per-node accessors.
  */
 import type { SeededRandom } from './random.ts';
 import { TREE_WASM_BASE64 } from './tree-wasm.ts';

@@ -1,11 +1,12 @@
 /**
  * The random cut tree's hot paths (insert, delete, expected CoDisp) in AssemblyScript, compiled to
- * WebAssembly by `npm run build:wasm` into ../tree-wasm.ts. ../tree.ts owns the tree: it lays the tree out in
- * one WebAssembly.Memory per tree (the layout below), keeps the cold paths (restore checks, snapshots,
- * accessors) and calls these functions for the work done on every update and score. The algorithms and
+ * WebAssembly by `npm run build:wasm` into ../tree-wasm.ts. ../tree.ts owns the trees: it lays them out in a
+ * WebAssembly.Memory (a TreeArena, one per forest; the layout below), keeps the cold paths (restore checks,
+ * snapshots, accessors) and calls these functions for the work done on every update and score. The algorithms and
  * their reasons are documented in tree.ts; this file is the same steps over raw memory, in the same order,
  * so results are bit for bit what the TypeScript version gave. WebAssembly buys what V8's typed arrays
- * cannot: no bounds check or tag check per access and plain register arithmetic, about 1.6× per traversal.
+ * cannot: no bounds check or tag check per access and plain register arithmetic (×1.4–1.5 per update and
+ * per score, measured against the TypeScript version interleaved in one process).
  *
  * Memory layout. Every function takes `tree`, the byte offset of a tree's header; the header holds the
  * tree's scalars and where its arrays are, so one instance serves every tree in its memory (tree.ts's
