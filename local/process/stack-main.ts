@@ -84,8 +84,9 @@ async function main(): Promise<void> {
     return;
   }
   const stopAndExit = (): void => {
-    // A server's close waits for its open connections; clients of a dead parent may never close theirs, so
-    // the stop gets a deadline rather than leaving a server behind.
+    // A backstop: whatever a stop ends up waiting on, a child must not outlive its parent by more than this.
+    // (Here the stops take milliseconds; one CI run saw a child still serving 10 s after its parent died,
+    // cause not found.)
     setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
     served.stop().finally(() => process.exit(0));
   };

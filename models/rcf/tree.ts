@@ -323,14 +323,7 @@ export class RandomCutTree {
     if (this.leafFreeCount === 0 || (this.root !== NONE && this.internalFreeCount === 0)) {
       throw new RangeError('random cut tree node pool exhausted');
     }
-    this.insertions++;
-    const query = this.arena.query;
-    if (point !== query) query.set(point);
-    if (rng.state === this.rngState) return this.arena.kernel.insert(this.at);
-    this.rngState.set(rng.state);
-    const leaf = this.arena.kernel.insert(this.at);
-    rng.state.set(this.rngState);
-    return leaf;
+    return this.insertAfter(NONE, point, rng);
   }
 
   /**
@@ -345,14 +338,24 @@ export class RandomCutTree {
   /** `delete(leaf)` then `insert(point, rng)`, as a full reservoir swaps a point, in one kernel call. */
   replace(leaf: number, point: Float64Array, rng: SeededRandom): number {
     this.checkLeaf(leaf);
+    return this.insertAfter(leaf, point, rng);
+  }
+
+  /**
+   * Inserts `point` with `rng`'s draws, after deleting the leaf `gone` unless it is NONE, in one kernel call.
+   * The point goes through the arena's query buffer and the draws through this tree's PRNG slot, each copied
+   * only when the caller's is not already that memory (a forest's are).
+   */
+  private insertAfter(gone: number, point: Float64Array, rng: SeededRandom): number {
     this.insertions++;
     const query = this.arena.query;
     if (point !== query) query.set(point);
-    if (rng.state === this.rngState) return this.arena.kernel.replace(this.at, leaf);
-    this.rngState.set(rng.state);
-    const inserted = this.arena.kernel.replace(this.at, leaf);
-    rng.state.set(this.rngState);
-    return inserted;
+    const ownState = rng.state === this.rngState;
+    if (!ownState) this.rngState.set(rng.state);
+    const kernel = this.arena.kernel;
+    const leaf = gone === NONE ? kernel.insert(this.at) : kernel.replace(this.at, gone);
+    if (!ownState) rng.state.set(this.rngState);
+    return leaf;
   }
 
   /** The kernel trusts ids; a wrong one would corrupt the tree, so it is refused here. */
