@@ -37,12 +37,17 @@ export class RandomCutForest {
   private readonly arena: TreeArena;
   /** e^λ − 1 for the time decay λ, used by every skip draw. */
   private readonly growth: number;
+  /** Scratch for `update`: which trees change, and their new points' priorities. */
+  private readonly changing: Int32Array;
+  private readonly priorities: Float64Array;
 
   constructor(params: Partial<ForestParams> = {}, state?: ForestState) {
     this.params = resolveForestParams(params);
     const { num_trees, num_samples_per_tree, feature_dim, shingle_size, seed } = this.params;
     this.dimensions = feature_dim * shingle_size;
     this.growth = Math.expm1(this.params.time_decay);
+    this.changing = new Int32Array(num_trees);
+    this.priorities = new Float64Array(num_trees);
     this.arena = new TreeArena(this.dimensions, num_samples_per_tree, num_trees);
     // Each tree's PRNG state sits in the tree's header, where the kernel draws from it without copies.
     const ownRandom = (tree: RandomCutTree, from: SeededRandom): SeededRandom => {
@@ -73,25 +78,46 @@ export class RandomCutForest {
 
   /** Offers a point to every tree's reservoir; trees that sample it insert it (evicting their lowest-weighted point). */
   update(point: ArrayLike<number>): void {
-    const p = this.load(point);
+    this.load(point);
     const t = this.updates++;
     const lambda = this.params.time_decay;
     const next = this.nextAcceptAt;
     const trees = this.trees;
+    const batch = this.arena.batch;
+    const changing = this.changing;
+    const priorities = this.priorities;
+    // Each tree draws, in this order, its new point's priority, the insert's cuts, then its next gap; the
+    // trees' draws are independent, so the trees can take turns at each step.
+    let count = 0;
     for (let i = 0; i < trees.length; i++) {
       if (t < next[i]!) continue;
       const sampler = this.samplers[i]!;
       const rng = this.rngs[i]!;
-      const tree = trees[i]!;
+      changing[count] = i;
+      batch[4 * count] = trees[i]!.at;
       if (sampler.isFull) {
-        const priority = TimeDecaySampler.drawAcceptedPriority(rng, lambda, sampler.worstPriority, t);
-        sampler.replaceWorst(priority, tree.replace(sampler.worstLeaf, p, rng));
+        priorities[count] = TimeDecaySampler.drawAcceptedPriority(rng, lambda, sampler.worstPriority, t);
+        batch[4 * count + 1] = sampler.worstLeaf;
       } else {
         // Until the reservoir fills every point is taken; only its priority is random.
-        sampler.add(TimeDecaySampler.drawPriority(rng, lambda, t), tree.insert(p, rng));
+        priorities[count] = TimeDecaySampler.drawPriority(rng, lambda, t);
+        batch[4 * count + 1] = -1;
       }
+      count++;
+    }
+    if (count === 0) return;
+    // The samplers hold leaves the kernel gave and a tree only grows while its reservoir does, which is
+    // what changeBatch needs of its callers.
+    this.arena.changeBatch(count);
+    for (let k = 0; k < count; k++) {
+      const i = changing[k]!;
+      const sampler = this.samplers[i]!;
+      const leaf = batch[4 * k + 2]!;
+      trees[i]!.insertions++;
+      if (batch[4 * k + 1] === -1) sampler.add(priorities[k]!, leaf);
+      else sampler.replaceWorst(priorities[k]!, leaf);
       next[i] = sampler.isFull
-        ? t + TimeDecaySampler.drawGap(rng, lambda, sampler.worstPriority, t, this.growth)
+        ? t + TimeDecaySampler.drawGap(this.rngs[i]!, lambda, sampler.worstPriority, t, this.growth)
         : t + 1;
     }
   }

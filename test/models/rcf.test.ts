@@ -6,6 +6,7 @@ import { quantile } from 'simple-statistics';
 import { SnapshotError } from '../../consumers/contract/errors.ts';
 import { RandomCutForest } from '../../models/rcf/forest.ts';
 import { SeededRandom } from '../../models/rcf/random.ts';
+import { TimeDecaySampler } from '../../models/rcf/sampler.ts';
 import {
   deserializeForest,
   type ForestSnapshot,
@@ -387,6 +388,46 @@ describe('random cut forest', () => {
         assert.equal(serializeForest(a), serializeForest(b));
       }),
       { numRuns: 25 },
+    );
+  });
+
+  it('an update changes its trees in one batch exactly as tree by tree', () => {
+    // The update as the trees' own replace and insert would make it, one tree after another.
+    const treeByTree = (forest: RandomCutForest, values: number[]): void => {
+      const point = Float64Array.from(values);
+      const t = forest.updates++;
+      const decay = forest.params.time_decay;
+      forest.trees.forEach((tree, i) => {
+        if (t < forest.nextAcceptAt[i]!) return;
+        const sampler = forest.samplers[i]!;
+        const rng = forest.rngs[i]!;
+        if (sampler.isFull) {
+          const priority = TimeDecaySampler.drawAcceptedPriority(rng, decay, sampler.worstPriority, t);
+          sampler.replaceWorst(priority, tree.replace(sampler.worstLeaf, point, rng));
+        } else sampler.add(TimeDecaySampler.drawPriority(rng, decay, t), tree.insert(point, rng));
+        forest.nextAcceptAt[i] = sampler.isFull
+          ? t + TimeDecaySampler.drawGap(rng, decay, sampler.worstPriority, t, Math.expm1(decay))
+          : t + 1;
+      });
+    };
+    fc.assert(
+      fc.property(
+        // More points than a reservoir holds, so full reservoirs swap points too.
+        pointsOf(2, 40, 150),
+        fc.nat(),
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        (points, seed, decay) => {
+          const params = { ...small, feature_dim: 2, seed, time_decay: decay };
+          const batched = new RandomCutForest(params);
+          const reference = new RandomCutForest(params);
+          for (const p of points) {
+            batched.update(p);
+            treeByTree(reference, p);
+          }
+          assert.equal(serializeForest(batched), serializeForest(reference));
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 
