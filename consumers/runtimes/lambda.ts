@@ -12,13 +12,20 @@
  * After a partial failure the saved state must not contain the failed devices' records (their retry
  * would be taken for duplicates and dropped), so the state is rebuilt from the previous snapshot plus
  * only the delivered devices' records. Cost: one GetObject and one PutObject per invocation.
+ *
+ * Model review: when a model endpoint is configured, the invocation's batch goes through the served model's
+ * review (models/review) before delivery, as on the other runtimes: one batched InvokeEndpoint for all its
+ * devices, the results handed back to each device for delivery. A review per shard lives as long as the
+ * container stays warm, so devices' shingles carry over between invocations; after a cold start their
+ * first shingle-size − 1 readings are decided in-stream, as after a lease move.
  */
-import type { StreamRecord } from '../contract/outputs.ts';
+import type { CorrectionRequest, StreamRecord } from '../contract/outputs.ts';
 import type { S3SnapshotStore } from '../leases/snapshot-store.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { createRecordProcessor } from '../processor/record-processor.ts';
-import type { BatchOutcome, RecordProcessorApi } from '../processor/types.ts';
+import { throughStage } from '../processor/stage.ts';
+import type { BatchOutcome, EncodedOutput, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
 import type { Sinks } from '../sinks/ports.ts';
 import { clientsFor, createRuntimeParts, runtimeConfigFromEnv } from './runtime.ts';
 
@@ -47,6 +54,11 @@ export interface LambdaDeps {
   readonly createProcessor: () => RecordProcessorApi;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * The served model's review of each batch, one per shard (models/review); processors must then keep
+   * their scored readings. @default none: the in-stream detector decides alone
+   */
+  readonly createStage?: () => OutcomeStage;
 }
 
 const STATE_CHECKPOINT = 'lambda';
@@ -64,9 +76,70 @@ async function deliver(sinks: Sinks, outcome: BatchOutcome): Promise<void> {
   ]);
 }
 
+/**
+ * Runs the stage over all devices' outcomes as one batch, then hands each device back its own results
+ * and corrections (outputs name their device), so that a device's delivery still stands or falls alone.
+ */
+async function reviewed(
+  stage: OutcomeStage | undefined,
+  byDevice: ReadonlyMap<string, BatchOutcome>,
+  deps: { readonly metrics: Metrics; readonly log: Logger },
+): Promise<ReadonlyMap<string, BatchOutcome>> {
+  if (stage === undefined || byDevice.size === 0) return byDevice;
+  const outcomes = [...byDevice.values()];
+  const whole: BatchOutcome = {
+    results: outcomes.flatMap((o) => o.results),
+    archive: outcomes.flatMap((o) => o.archive),
+    rejections: outcomes.flatMap((o) => o.rejections),
+    corrections: outcomes.flatMap((o) => o.corrections),
+    counts: {
+      in: outcomes.reduce((sum, o) => sum + o.counts.in, 0),
+      accepted: outcomes.reduce((sum, o) => sum + o.counts.accepted, 0),
+      rejected: outcomes.reduce((sum, o) => sum + o.counts.rejected, 0),
+      duplicates: outcomes.reduce((sum, o) => sum + o.counts.duplicates, 0),
+    },
+    scoredReadings: outcomes.flatMap((o) => o.scoredReadings ?? []),
+  };
+  const after = await throughStage(stage, whole, deps);
+  if (after === whole) return byDevice;
+  // Devices are grouped by partition key; an output names its device by the payload's id, which the
+  // processor's own outputs map to their group. The review only adds outputs about readings it was
+  // given, so every device it names is there (the first group is a backstop that loses nothing).
+  const groupOf = new Map<string, string>();
+  for (const [key, outcome] of byDevice)
+    for (const output of outcome.results) groupOf.set(output.deviceId, key);
+  const firstKey = byDevice.keys().next().value as string;
+  const results = new Map<string, EncodedOutput[]>();
+  const corrections = new Map<string, CorrectionRequest[]>();
+  const add = <T>(into: Map<string, T[]>, deviceId: string, item: T): void => {
+    const key = groupOf.get(deviceId) ?? (byDevice.has(deviceId) ? deviceId : firstKey);
+    const list = into.get(key);
+    if (list === undefined) into.set(key, [item]);
+    else list.push(item);
+  };
+  for (const output of after.results) add(results, output.deviceId, output);
+  for (const request of after.corrections) add(corrections, request.deviceId, request);
+  return new Map(
+    [...byDevice].map(([key, outcome]) => [
+      key,
+      { ...outcome, results: results.get(key) ?? [], corrections: corrections.get(key) ?? [] },
+    ]),
+  );
+}
+
 export function createHandler(
   deps: LambdaDeps,
 ): (event: KinesisStreamEvent) => Promise<KinesisBatchResponse> {
+  const stages = new Map<string, OutcomeStage>();
+  const stageFor = (shardId: string): OutcomeStage | undefined => {
+    if (deps.createStage === undefined) return undefined;
+    let stage = stages.get(shardId);
+    if (stage === undefined) {
+      stage = deps.createStage();
+      stages.set(shardId, stage);
+    }
+    return stage;
+  };
   return async (event) => {
     const first = event.Records[0];
     if (first === undefined) return { batchItemFailures: [] };
@@ -95,16 +168,21 @@ export function createHandler(
       else list.push(record);
     }
     const processor = fresh();
-    const failedDevices = new Set<string>();
-    const failures: { itemIdentifier: string }[] = [];
+    const processed = new Map<string, BatchOutcome>();
     for (const [deviceId, deviceRecords] of byDevice) {
       const outcome = processor.process(deviceRecords);
       deps.metrics.count('RecordsIn', outcome.counts.in);
+      processed.set(deviceId, outcome);
+    }
+    const outcomes = await reviewed(stageFor(shardId), processed, { metrics: deps.metrics, log });
+    const failedDevices = new Set<string>();
+    const failures: { itemIdentifier: string }[] = [];
+    for (const [deviceId, outcome] of outcomes) {
       try {
         await deliver(deps.sinks, outcome);
       } catch (error) {
         failedDevices.add(deviceId);
-        failures.push({ itemIdentifier: deviceRecords[0]?.sequenceNumber ?? '' });
+        failures.push({ itemIdentifier: byDevice.get(deviceId)?.[0]?.sequenceNumber ?? '' });
         log.warn('device outputs not delivered; reporting from its first record', { deviceId, error });
       }
     }
@@ -133,7 +211,8 @@ export async function handler(event: KinesisStreamEvent): Promise<KinesisBatchRe
     return createHandler({
       sinks: parts.sinks,
       snapshots: parts.snapshots,
-      createProcessor: () => createRecordProcessor(),
+      createProcessor: () => createRecordProcessor({ keepScoredReadings: parts.createStage !== undefined }),
+      ...(parts.createStage === undefined ? {} : { createStage: parts.createStage }),
       logger: createLogger({ service: 'fleetstream-lambda' }),
       // Lambda ships stdout to CloudWatch Logs, where EMF lines become metrics.
       metrics: createMetrics({

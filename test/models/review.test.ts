@@ -7,29 +7,13 @@ import { createRecordProcessor } from '../../consumers/processor/record-processo
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import { createModelClient } from '../../models/client/model-client.ts';
 import { createAnomalyCombiner } from '../../models/combine.ts';
-import { RandomCutForest } from '../../models/rcf/forest.ts';
 import { createModelReview, type ModelReview } from '../../models/review/model-review.ts';
 import { type ModelServer, startModelServer } from '../../models/serving/server.ts';
 import { parseLines, record, T0 } from '../core/fixtures.ts';
-import { runtimeClient } from './helpers.ts';
+import { runtimeClient, smoothTemperature, TEMPERATURE_SHINGLE, temperatureForest } from './helpers.ts';
 
-const SHINGLE = 4;
-const temperature = (seq: number) => 21 + Math.sin(seq / 7) * 0.3;
-
-/** A forest that has learned shingles of the smooth daily-ish temperature the tests send. */
-function temperatureForest(): RandomCutForest {
-  const forest = new RandomCutForest({
-    num_trees: 30,
-    num_samples_per_tree: 64,
-    feature_dim: 1,
-    shingle_size: SHINGLE,
-    seed: 5,
-  });
-  for (let seq = SHINGLE; seq < 600; seq++) {
-    forest.update(Array.from({ length: SHINGLE }, (_, k) => temperature(seq - SHINGLE + 1 + k)));
-  }
-  return forest;
-}
+const SHINGLE = TEMPERATURE_SHINGLE;
+const temperature = smoothTemperature;
 
 function review(runtime: SageMakerRuntimeClient, sampleRate: number): ModelReview {
   return createModelReview({

@@ -16,9 +16,16 @@ export interface TestRecord {
 
 /**
  * EventBridge envelopes as the rule writes them to Kinesis: `devices` devices, seq `fromSeq` until
- * `toSeq` (exclusive), one reading a second of device time ending near now, interleaved by seq.
+ * `toSeq` (exclusive), one reading a second of device time ending near now, interleaved by seq; the
+ * temperature jumps around unless `temperatureC` says otherwise.
  */
-export function telemetry(devices: number, fromSeq: number, toSeq: number, baseMs: number): TestRecord[] {
+export function telemetry(
+  devices: number,
+  fromSeq: number,
+  toSeq: number,
+  baseMs: number,
+  temperatureC: (device: number, seq: number) => number = (d, seq) => 20 + ((seq * 7 + d) % 10),
+): TestRecord[] {
   const records: TestRecord[] = [];
   for (let seq = fromSeq; seq < toSeq; seq++) {
     for (let d = 0; d < devices; d++) {
@@ -38,7 +45,7 @@ export function telemetry(devices: number, fromSeq: number, toSeq: number, baseM
           ts: new Date(baseMs + seq * 1000).toISOString(),
           firmware: '1.0.0',
           metrics: {
-            temperatureC: 20 + ((seq * 7 + d) % 10),
+            temperatureC: temperatureC(d, seq),
             humidityPct: 40 + (seq % 5),
             energyWh: seq * 10 + d,
           },
