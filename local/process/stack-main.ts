@@ -85,8 +85,8 @@ async function main(): Promise<void> {
   }
   const stopAndExit = (): void => {
     // A backstop: whatever a stop ends up waiting on, a child must not outlive its parent by more than this.
-    // (Here the stops take milliseconds; one CI run saw a child still serving 10 s after its parent died,
-    // cause not found.)
+    // (Stops take milliseconds. One CI run saw an endpoint still answering 10 s after the parent died; the
+    // likeliest cause is another test's server given the freed port, so that test now checks the processes.)
     setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
     served.stop().finally(() => process.exit(0));
   };

@@ -26,6 +26,8 @@ export interface LocalStackProcessOptions extends Omit<LocalStackOptions, 'kines
 export interface LocalStackProcesses extends LocalStack {
   /** CPU time (user + system, µs) each child has used so far, by role: what a benchmark charges the stack. */
   cpuMicros(): Promise<Readonly<Record<ChildRole, number>>>;
+  /** The children's process ids, e.g. to check that none outlives its parent. */
+  readonly pids: readonly number[];
 }
 
 export async function startLocalStackProcess(
@@ -58,6 +60,7 @@ export async function startLocalStackProcess(
         await services.request('drainEventBridge');
       },
       eventBridgeStats: async () => (await services.request('eventBridgeStats')) as DeliveryStats,
+      pids: children.map((child) => child.pid),
       async cpuMicros() {
         const used = { kinesis: 0, stack: 0 };
         for (const child of children) used[child.role] = (await child.request('cpuMicros')) as number;
@@ -125,6 +128,11 @@ class StackChild {
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
     return new StackChild(role, child, await waitForReady(child, timeoutMs));
+  }
+
+  get pid(): number {
+    // A forked child that sent `ready` is running, so it has a pid.
+    return this.child.pid as number;
   }
 
   request(op: StackRequest['op']): Promise<ReplyValue> {
