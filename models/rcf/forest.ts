@@ -11,7 +11,7 @@ import { ModelInputError } from '../errors.ts';
 import { type ForestParams, resolveForestParams } from './params.ts';
 import { SeededRandom } from './random.ts';
 import { TimeDecaySampler } from './sampler.ts';
-import { RandomCutTree, TreeArena } from './tree.ts';
+import { NONE, RandomCutTree, TreeArena } from './tree.ts';
 
 export interface ForestState {
   readonly trees: readonly RandomCutTree[];
@@ -101,7 +101,7 @@ export class RandomCutForest {
       } else {
         // Until the reservoir fills every point is taken; only its priority is random.
         priorities[count] = TimeDecaySampler.drawPriority(rng, lambda, t);
-        batch[4 * count + 1] = -1;
+        batch[4 * count + 1] = NONE;
       }
       count++;
     }
@@ -114,7 +114,7 @@ export class RandomCutForest {
       const sampler = this.samplers[i]!;
       const leaf = batch[4 * k + 2]!;
       trees[i]!.insertions++;
-      if (batch[4 * k + 1] === -1) sampler.add(priorities[k]!, leaf);
+      if (batch[4 * k + 1] === NONE) sampler.add(priorities[k]!, leaf);
       else sampler.replaceWorst(priorities[k]!, leaf);
       next[i] = sampler.isFull
         ? t + TimeDecaySampler.drawGap(this.rngs[i]!, lambda, sampler.worstPriority, t, this.growth)

@@ -25,7 +25,7 @@
  * from assembly/tree.ts: the same steps as described here, without the bounds and type checks V8 puts on
  * every typed-array access, for ×1.4–1.5 per update and per score and bit-identical results. A forest
  * hands the kernel all the trees an update changes in one call (`TreeArena.changeBatch`), which first walks
- * their paths side by side so their cache misses overlap: ×1.1–1.15 more per update. This file keeps the
+ * their paths side by side so their cache misses overlap: ×1.14–1.19 more per update. This file keeps the
  * layout, the snapshot state, the structure checks and the per-node accessors.
  */
 import type { SeededRandom } from './random.ts';
@@ -115,7 +115,7 @@ export class TreeArena {
   private readonly firstTree: number;
   private claimed = 0;
   private readonly batchAt: number;
-  /** `changeBatch`'s records: (tree header, leaf to delete or -1, the new leaf it writes, scratch). */
+  /** `changeBatch`'s records: (tree header, leaf to delete or NONE, the new leaf it writes, scratch). */
   readonly batch: Int32Array;
 
   constructor(dimensions: number, maxPoints: number, trees: number) {
