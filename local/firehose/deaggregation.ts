@@ -12,11 +12,16 @@ export type SubRecordType =
 
 export const MAX_SUB_RECORDS = 500;
 
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN = new Set([0x7b, 0x5b]); // { [
-const CLOSE = new Set([0x7d, 0x5d]); // } ]
+const OPEN_OBJECT = 0x7b; // {
+const CLOSE_OBJECT = 0x7d; // }
+const OPEN_ARRAY = 0x5b; // [
+const CLOSE_ARRAY = 0x5d; // ]
 
 /** The sub-records of one record, or why it cannot be split. */
 export function splitSubRecords(data: Buffer, how: SubRecordType): Buffer[] | string {
@@ -28,32 +33,37 @@ export function splitSubRecords(data: Buffer, how: SubRecordType): Buffer[] | st
   return parts;
 }
 
-/** Top-level JSON objects, by bracket depth outside strings; whitespace between them is dropped. */
+/**
+ * Top-level JSON objects, by bracket depth outside strings; whitespace between them is dropped. Runs over
+ * every byte a producer sends, so the tests are plain comparisons.
+ */
 function splitJson(data: Buffer): Buffer[] | string {
   const parts: Buffer[] = [];
   let depth = 0;
   let start = -1;
-  let inString = false;
-  for (let i = 0; i < data.length; i++) {
+  const length = data.length;
+  for (let i = 0; i < length; i++) {
     const byte = data[i]!;
-    if (inString) {
-      if (byte === BACKSLASH) i++;
-      else if (byte === QUOTE) inString = false;
-      continue;
-    }
     if (depth === 0) {
-      if (WHITESPACE.has(byte)) continue;
-      if (byte !== 0x7b) return `sub-record at byte ${i} is not a JSON object`;
+      if (byte === SPACE || byte === LF || byte === CR || byte === TAB) continue;
+      if (byte !== OPEN_OBJECT) return `sub-record at byte ${i} is not a JSON object`;
       start = i;
-    }
-    if (byte === QUOTE) inString = true;
-    else if (OPEN.has(byte)) depth++;
-    else if (CLOSE.has(byte)) {
+      depth = 1;
+    } else if (byte === QUOTE) {
+      // To the closing quote; a backslash escapes the byte after it.
+      for (i++; i < length; i++) {
+        const inner = data[i]!;
+        if (inner === BACKSLASH) i++;
+        else if (inner === QUOTE) break;
+      }
+      if (i >= length) return 'record ends inside a JSON object';
+    } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) depth++;
+    else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
       depth--;
       if (depth === 0) parts.push(data.subarray(start, i + 1));
     }
   }
-  if (depth !== 0 || inString) return 'record ends inside a JSON object';
+  if (depth !== 0) return 'record ends inside a JSON object';
   return parts;
 }
 

@@ -42,7 +42,8 @@ export function extractPartitionKeys(data: Buffer, query: ExtractionQuery): Reco
     return 'record is not valid JSON';
   }
   const keys: Record<string, string> = {};
-  for (const [key, path] of Object.entries(query)) {
+  for (const key in query) {
+    const path = query[key]!;
     let value: unknown = document;
     for (const segment of path) {
       value =
@@ -89,20 +90,46 @@ export interface PrefixValues {
   readonly errorOutputType?: string;
 }
 
+type PrefixPart = string | ((values: PrefixValues) => string);
+
+/** Prefixes split once into literal text and the namespaces to evaluate; rendering runs per record. */
+const compiledPrefixes = new Map<string, readonly PrefixPart[]>();
+
+function compilePrefix(prefix: string): readonly PrefixPart[] {
+  const parts: PrefixPart[] = [];
+  let last = 0;
+  for (const match of prefix.matchAll(/!\{([A-Za-z]+):([^}]*)\}/g)) {
+    const [whole, namespace, name] = match as unknown as [string, string, string];
+    if (match.index > last) parts.push(prefix.slice(last, match.index));
+    last = match.index + whole.length;
+    if (namespace === 'partitionKeyFromQuery') {
+      parts.push((values) => {
+        const value = values.partitionKeys?.[name];
+        if (value === undefined)
+          throw new Error(`prefix names partition key '${name}' the query does not extract`);
+        return value;
+      });
+    } else if (namespace === 'timestamp') parts.push((values) => formatTimestamp(name, values.arrivalMs));
+    else if (namespace === 'firehose' && name === 'error-output-type') {
+      parts.push((values) => values.errorOutputType ?? 'unknown');
+    } else if (namespace === 'firehose' && name === 'random-string') {
+      parts.push(() => Math.random().toString(36).slice(2, 13));
+    } else parts.push(whole);
+  }
+  if (last < prefix.length) parts.push(prefix.slice(last));
+  return parts;
+}
+
 /** Renders a prefix; throws if it names a partition key the record does not have (checked at create). */
 export function renderPrefix(prefix: string, values: PrefixValues): string {
-  return prefix.replace(/!\{([A-Za-z]+):([^}]*)\}/g, (whole, namespace: string, name: string) => {
-    if (namespace === 'partitionKeyFromQuery') {
-      const value = values.partitionKeys?.[name];
-      if (value === undefined)
-        throw new Error(`prefix names partition key '${name}' the query does not extract`);
-      return value;
-    }
-    if (namespace === 'timestamp') return formatTimestamp(name, values.arrivalMs);
-    if (namespace === 'firehose' && name === 'error-output-type') return values.errorOutputType ?? 'unknown';
-    if (namespace === 'firehose' && name === 'random-string') return Math.random().toString(36).slice(2, 13);
-    return whole;
-  });
+  let parts = compiledPrefixes.get(prefix);
+  if (parts === undefined) {
+    parts = compilePrefix(prefix);
+    compiledPrefixes.set(prefix, parts);
+  }
+  let out = '';
+  for (const part of parts) out += typeof part === 'string' ? part : part(values);
+  return out;
 }
 
 /** Names of the partition keys a prefix uses; CreateDeliveryStream checks them against the query. */
