@@ -1,9 +1,13 @@
+import { BATCH_METRICS } from '../consumers/observability/batch-metrics.ts';
+import { MODEL_REVIEW_METRICS } from '../models/review/model-review.ts';
+
 /**
  * Names the deployed runtimes and the dashboard agree on.
  *
  * The environment variable names are the ones consumers/runtimes/runtime.ts (`runtimeConfigFromEnv`)
  * reads; test/infra/config.test.ts feeds these names to it so a rename on either side fails a test.
- * The metric names are the ones the runtimes publish through the Embedded Metric Format.
+ * The metric names are the ones the runtimes publish through the Embedded Metric Format (taken from the
+ * modules that publish them where those exist).
  */
 
 /** Environment variables of the consumers (Fargate task and Lambda function). */
@@ -16,7 +20,7 @@ export const RUNTIME_ENV = {
   dlqUrl: 'FLEETSTREAM_DLQ_URL',
   /** Where the consumers send correction requests. */
   correctionsQueueUrl: 'FLEETSTREAM_CORRECTIONS_QUEUE_URL',
-  /** The SageMaker endpoint the embedded worker and the MultiLang host consult on in-stream alarms. */
+  /** The SageMaker endpoint the consumers consult on in-stream alarms. */
   modelEndpoint: 'FLEETSTREAM_MODEL_ENDPOINT',
   /** Proposed for the correction handler and DLQ processor (issue 6). */
   correctionTable: 'FLEETSTREAM_CORRECTION_TABLE',
@@ -42,12 +46,13 @@ export const RUNTIME_DIMENSION = { fargate: 'multilang', lambda: 'lambda' } as c
 
 /** Metric names the dashboard and the alarms read. */
 export const METRIC_NAMES = {
-  recordsIn: 'RecordsIn',
-  recordsRejected: 'RecordsRejected',
+  recordsIn: BATCH_METRICS.recordsIn,
+  recordsRejected: BATCH_METRICS.recordsRejected,
   /** Sink deliveries retried by the MultiLang host: sustained retries mean results are stuck. */
   deliveryRetries: 'DeliveryRetries',
-  /** Proposed for the in-stream anomaly detector; not published yet. */
-  anomalies: 'AnomaliesFlagged',
+  anomalies: BATCH_METRICS.anomalies,
   /** Proposed for the correction handler (issue 6); not published yet. */
   correctionsApplied: 'CorrectionsApplied',
+  /** The model review, when a model is deployed (models/review/model-review.ts). */
+  model: MODEL_REVIEW_METRICS,
 } as const;

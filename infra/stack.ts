@@ -134,6 +134,7 @@ export class FleetstreamStack extends Stack {
         ...(this.consumers.onFailureQueue ? [this.consumers.onFailureQueue] : []),
       ],
       alarmEmail: props.alarmEmail,
+      modelReview: this.model !== undefined,
     });
 
     new CfnOutput(this, 'EventBusName', { value: this.ingest.bus.eventBusName });

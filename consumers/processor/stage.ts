@@ -17,5 +17,7 @@ export async function throughStage(
     deps.metrics.count('StageFailures');
     deps.log.warn('stage failed; delivering the batch as processed', { error });
     return outcome;
+  } finally {
+    stage.publishMetrics?.(deps.metrics);
   }
 }

@@ -3,6 +3,7 @@
  * record processor for one batch. Runtimes differ only in how they receive records and acknowledge them.
  */
 import type { CorrectionRequest, ReadingResult, Rejection, StreamRecord } from '../contract/outputs.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 /** One output ready for a sink: the JSON line plus what sinks need to route it. */
 export interface EncodedOutput {
@@ -69,4 +70,6 @@ export interface RecordProcessorApi {
  */
 export interface OutcomeStage {
   review(outcome: BatchOutcome): Promise<BatchOutcome>;
+  /** Publishes what the stage counted since it last did (called after every review, failed or not). */
+  publishMetrics?(metrics: Metrics): void;
 }

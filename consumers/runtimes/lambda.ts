@@ -21,6 +21,7 @@
  */
 import type { CorrectionRequest, StreamRecord } from '../contract/outputs.ts';
 import type { S3SnapshotStore } from '../leases/snapshot-store.ts';
+import { countBatch } from '../observability/batch-metrics.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { createRecordProcessor } from '../processor/record-processor.ts';
@@ -171,7 +172,7 @@ export function createHandler(
     const processed = new Map<string, BatchOutcome>();
     for (const [deviceId, deviceRecords] of byDevice) {
       const outcome = processor.process(deviceRecords);
-      deps.metrics.count('RecordsIn', outcome.counts.in);
+      countBatch(deps.metrics, outcome);
       processed.set(deviceId, outcome);
     }
     const outcomes = await reviewed(stageFor(shardId), processed, { metrics: deps.metrics, log });

@@ -26,6 +26,7 @@ import { type Checkpoint, isSequenceNumber, SHARD_END } from '../leases/lease.ts
 import type { LeaseTable } from '../leases/lease-table.ts';
 import { listAllShards } from '../leases/shard-sync.ts';
 import type { SnapshotStore } from '../leases/snapshot-store.ts';
+import { countBatch } from '../observability/batch-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { throughStage } from '../processor/stage.ts';
@@ -122,9 +123,7 @@ export async function runShardWorker(
     if (records.length > 0) {
       const outcome = deps.processor.process(records);
       lastFetched = records[records.length - 1]?.sequenceNumber;
-      deps.metrics.count('RecordsIn', outcome.counts.in);
-      deps.metrics.count('RecordsRejected', outcome.counts.rejected);
-      deps.metrics.count('RecordsDuplicate', outcome.counts.duplicates);
+      countBatch(deps.metrics, outcome);
       const due = Date.now() - lastCheckpointAt >= config.checkpointIntervalMs;
       if (due && !shardEnded) lastCheckpointAt = Date.now();
       enqueue({

@@ -41,6 +41,14 @@ export interface OperationsProps {
   readonly deadLetterBacklogThreshold?: number;
   /** @default none — subscribe to the topic after deployment */
   readonly alarmEmail?: string;
+  /**
+   * The consumers consult a served model: chart its review and alarm when the stream has run on the
+   * in-stream detector alone for `modelUnavailablePeriods` minutes.
+   * @default false
+   */
+  readonly modelReview?: boolean;
+  /** @default 5 (minutes) */
+  readonly modelUnavailablePeriods?: number;
 }
 
 export class Operations extends Construct {
@@ -164,6 +172,47 @@ export class Operations extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Firehose delivery success', left: deliverySuccess, width: 24 }),
+    );
+    if (props.modelReview) this.modelReview(metric, props.modelUnavailablePeriods ?? 5);
+  }
+
+  /** The model's second opinion: what it decided, what it cost, and whether the endpoint answers. */
+  private modelReview(metric: (name: string, label: string) => cloudwatch.Metric, periods: number): void {
+    const names = METRIC_NAMES.model;
+    // A gauge each runtime sets after every batch: the worst shard decides.
+    const breakerOpen = metric(names.breakerOpen, 'breaker open').with({ statistic: 'Maximum' });
+    this.alarm('ModelUnavailable', breakerOpen, {
+      threshold: 1,
+      evaluationPeriods: periods,
+      comparison: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description:
+        'The model endpoint keeps failing: in-stream alarms are decided without the model, so false alarms reach correction.',
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Model review: alarms',
+        left: [
+          metric(names.confirmed, 'confirmed'),
+          metric(names.dismissed, 'dismissed'),
+          metric(names.inStreamOnly, 'in-stream only'),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Model review: endpoint',
+        left: [
+          metric(names.requests, 'InvokeEndpoint calls'),
+          metric(names.failures, 'failures'),
+          metric(names.timeouts, 'timeouts'),
+        ],
+        right: [breakerOpen],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Model review: readings scored',
+        left: [metric(names.invoked, 'scored'), metric(names.skipped_open, 'skipped, breaker open')],
+        width: 8,
+      }),
     );
   }
 

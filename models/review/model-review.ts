@@ -19,6 +19,7 @@
 import { ConfigError } from '../../consumers/contract/errors.ts';
 import type { CorrectionRequest, ReadingResult } from '../../consumers/contract/outputs.ts';
 import { CorrectionReason } from '../../consumers/contract/outputs.ts';
+import type { Metrics } from '../../consumers/observability/metrics.ts';
 import { encodeOutput } from '../../consumers/processor/encode.ts';
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import { ScoreCalibrator } from '../calibrate.ts';
@@ -72,7 +73,30 @@ export interface ModelReviewMetrics extends ModelClientMetrics {
 export interface ModelReview {
   review(outcome: BatchOutcome): Promise<BatchOutcome>;
   metrics(): ModelReviewMetrics;
+  /** Counts since the last call, and the breaker's state, as CloudWatch metrics (MODEL_REVIEW_METRICS). */
+  publishMetrics(metrics: Metrics): void;
 }
+
+/**
+ * What a runtime publishes for the model review: the counters as sums since the last batch, and
+ * `breakerOpen` as a gauge: 1 while the breaker is open or probing, i.e. while alarms are decided on the
+ * in-stream score alone because the endpoint failed, else 0.
+ */
+export const MODEL_REVIEW_METRICS = {
+  requests: 'ModelRequests',
+  invoked: 'ModelReadingsScored',
+  failures: 'ModelFailures',
+  timeouts: 'ModelTimeouts',
+  skipped_open: 'ModelSkippedBreakerOpen',
+  confirmed: 'ModelAlarmsConfirmed',
+  dismissed: 'ModelAlarmsDismissed',
+  inStreamOnly: 'ModelAlarmsInStreamOnly',
+  withheldRequests: 'ModelRequestsWithheld',
+  breakerOpen: 'ModelBreakerOpen',
+} as const;
+
+type CountedMetric = Exclude<keyof typeof MODEL_REVIEW_METRICS, 'breakerOpen'>;
+const COUNTED = Object.keys(MODEL_REVIEW_METRICS).filter((k) => k !== 'breakerOpen') as CountedMetric[];
 
 interface Candidate {
   readonly reading: ReadingResult;
@@ -94,6 +118,8 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
   /** One reading's model metrics, reused: Shingle.push copies it. */
   const record = new Float64Array(dim);
   const counts = { confirmed: 0, dismissed: 0, inStreamOnly: 0, withheldRequests: 0 };
+  /** What publishMetrics last published, to publish differences. */
+  const published = new Map<CountedMetric, number>();
 
   /**
    * Adds the reading's model metrics to its device's shingle; the shingle (oldest first, reused by the next
@@ -235,6 +261,15 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
       };
     },
     metrics: () => ({ ...options.client.metrics(), ...counts }),
+    publishMetrics(into) {
+      const now = { ...options.client.metrics(), ...counts };
+      for (const key of COUNTED) {
+        const change = now[key] - (published.get(key) ?? 0);
+        if (change !== 0) into.count(MODEL_REVIEW_METRICS[key], change);
+        published.set(key, now[key]);
+      }
+      into.gauge(MODEL_REVIEW_METRICS.breakerOpen, now.breaker_state === 'closed' ? 0 : 1, 'Count');
+    },
   };
 }
 

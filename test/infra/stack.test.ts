@@ -9,7 +9,7 @@ import {
   PARTITION_KEY_PATH,
   TELEMETRY_EVENT_PATTERN,
 } from '../../consumers/contract/routing.ts';
-import { KCL_APPLICATION_NAME, RUNTIME_ENV } from '../../infra/names.ts';
+import { KCL_APPLICATION_NAME, METRIC_NAMES, METRICS_NAMESPACE, RUNTIME_ENV } from '../../infra/names.ts';
 import { type SynthesizedVariants, synthesizeVariants } from './synth.ts';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -397,14 +397,15 @@ describe('operations', () => {
   it('notifies the encrypted alarm topic from every pipeline alarm', () => {
     for (const [variant, count] of [
       [synth.fargate, 7],
-      [synth.lambda, 8],
+      [synth.lambda, 9],
     ] as const) {
       const topics = resourcesOf(variant, 'AWS::SNS::Topic');
       assert.equal(topics.length, 1);
       const [topicId, topic] = topics[0]!;
       assert.ok(topic.Properties?.KmsMasterKeyId, 'topic encrypted');
       const alarms = operationsAlarms(variant);
-      // iterator age, processing errors, DLQ backlog, must-stay-empty queues (+ Lambda on-failure), 2 deliveries
+      // iterator age, processing errors, DLQ backlog, must-stay-empty queues (+ Lambda on-failure), 2 deliveries,
+      // and the model endpoint where a model is deployed (the Lambda variant)
       assert.equal(alarms.length, count);
       for (const [id, alarm] of alarms)
         assert.deepEqual(alarm.Properties?.AlarmActions, [{ Ref: topicId }], id);
@@ -455,6 +456,38 @@ describe('operations', () => {
       'Firehose delivery success',
     ]) {
       assert.ok(body.includes(title), title);
+    }
+  });
+});
+
+describe('model review operations', () => {
+  it('alarms when the stream has decided without the model for five minutes, and charts the review', () => {
+    const [alarm] = resourcesOf(synth.lambda, 'AWS::CloudWatch::Alarm').filter(([id]) =>
+      id.startsWith('OperationsModelUnavailable'),
+    );
+    assert.ok(alarm !== undefined, 'a ModelUnavailable alarm');
+    assert.equal(alarm[1].Properties?.Threshold, 1);
+    assert.equal(alarm[1].Properties?.EvaluationPeriods, 5);
+    assert.equal(alarm[1].Properties?.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    // The metric carries a label, so CDK renders the alarm in the `Metrics` form.
+    const metric = JSON.stringify(alarm[1].Properties?.Metrics);
+    for (const part of [
+      `"Namespace":"${METRICS_NAMESPACE}"`,
+      `"MetricName":"${METRIC_NAMES.model.breakerOpen}"`,
+      '"Name":"Runtime","Value":"lambda"',
+      '"Stat":"Maximum"',
+    ]) {
+      assert.ok(metric.includes(part), `${part} in ${metric}`);
+    }
+    const body = (template: Template) =>
+      JSON.stringify(resourcesOf(template, 'AWS::CloudWatch::Dashboard')[0]![1].Properties?.DashboardBody);
+    for (const name of [
+      METRIC_NAMES.model.confirmed,
+      METRIC_NAMES.model.dismissed,
+      METRIC_NAMES.model.requests,
+    ]) {
+      assert.ok(body(synth.lambda).includes(name), name);
+      assert.ok(!body(synth.fargate).includes(name), `no model, no ${name}`);
     }
   });
 });

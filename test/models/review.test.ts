@@ -2,12 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { CorrectionReason, type ReadingResult } from '../../consumers/contract/outputs.ts';
+import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { encodeOutput } from '../../consumers/processor/encode.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import { createModelClient } from '../../models/client/model-client.ts';
 import { createAnomalyCombiner } from '../../models/combine.ts';
-import { createModelReview, type ModelReview } from '../../models/review/model-review.ts';
+import {
+  createModelReview,
+  MODEL_REVIEW_METRICS,
+  type ModelReview,
+} from '../../models/review/model-review.ts';
 import { type ModelServer, startModelServer } from '../../models/serving/server.ts';
 import { parseLines, record, T0 } from '../core/fixtures.ts';
 import { runtimeClient, smoothTemperature, TEMPERATURE_SHINGLE, temperatureForest } from './helpers.ts';
@@ -179,5 +184,39 @@ describe('model review: the served model as a second opinion in the stream', () 
     const stage = review(runtime, 1);
     const processed = createRecordProcessor().process([record({ seq: 1, tsMs: T0 })]);
     assert.equal(await stage.review(processed), processed);
+  });
+
+  it('publishes what it counted since the last time, and whether the stream runs without the model', async () => {
+    const lines: string[] = [];
+    const metrics = createMetrics({ write: (line) => lines.push(line) });
+    const published = (): Record<string, number> => {
+      metrics.flush();
+      return JSON.parse(lines.at(-1) ?? '{}') as Record<string, number>;
+    };
+    const stage = review(runtime, 1);
+    await stage.review(spikeBatch());
+    stage.publishMetrics(metrics);
+    const first = published();
+    assert.equal(first[MODEL_REVIEW_METRICS.requests], 1);
+    assert.ok(first[MODEL_REVIEW_METRICS.confirmed]! >= 1);
+    assert.equal(first[MODEL_REVIEW_METRICS.breakerOpen], 0);
+    // Nothing new: no counts, only the gauge.
+    stage.publishMetrics(metrics);
+    const second = published();
+    assert.equal(second[MODEL_REVIEW_METRICS.requests], undefined);
+    assert.equal(second[MODEL_REVIEW_METRICS.breakerOpen], 0);
+
+    const down = runtimeClient('http://127.0.0.1:9', 1);
+    try {
+      const failing = review(down, 1);
+      await failing.review(spikeBatch());
+      failing.publishMetrics(metrics);
+      const third = published();
+      assert.equal(third[MODEL_REVIEW_METRICS.failures], 1);
+      assert.equal(third[MODEL_REVIEW_METRICS.breakerOpen], 1);
+      assert.ok(third[MODEL_REVIEW_METRICS.inStreamOnly]! >= 1);
+    } finally {
+      down.destroy();
+    }
   });
 });

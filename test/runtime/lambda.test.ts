@@ -112,6 +112,7 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
     try {
       const resources = await isolatedResources(local.clients, 'lambda-model', 1);
       const reviews: ModelReview[] = [];
+      const emf: string[] = [];
       const handler = createHandler({
         ...sinksAndSnapshots(resources),
         createProcessor: () => createRecordProcessor({ keepScoredReadings: true }),
@@ -131,7 +132,7 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
           return review;
         },
         logger: silentLogger,
-        metrics: createMetrics({ write: () => {} }),
+        metrics: createMetrics({ write: (line) => emf.push(line) }),
       });
       // Three devices with the smooth temperature the model knows; dev-2 spikes at seq 300.
       const baseMs = Date.now() - 3_600_000;
@@ -154,6 +155,12 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
       const metrics = reviews[0]!.metrics();
       assert.equal(metrics.requests, 2, 'one InvokeEndpoint per invocation, for all its devices');
       assert.ok(metrics.confirmed >= 1 && metrics.failures === 0, JSON.stringify(metrics));
+      // …and says so in its metrics, beside the batch counters the dashboard reads.
+      const total = (name: string) =>
+        emf.map((line) => (JSON.parse(line) as Record<string, number>)[name] ?? 0).reduce((a, b) => a + b, 0);
+      assert.equal(total('RecordsIn'), 1200);
+      assert.equal(total('ModelRequests'), 2);
+      assert.ok(total('AnomaliesFlagged') >= 1 && total('ModelAlarmsConfirmed') >= 1);
 
       await local.stack.standIns.firehose.flush();
       const lines = await deliveredLines(local.clients, resources.names.bucket, 'results/');

@@ -7,6 +7,7 @@
 import type { StreamRecord } from '../../contract/outputs.ts';
 import { isSequenceNumber, SHARD_END } from '../../leases/lease.ts';
 import type { S3SnapshotStore } from '../../leases/snapshot-store.ts';
+import { countBatch } from '../../observability/batch-metrics.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { throughStage } from '../../processor/stage.ts';
@@ -129,8 +130,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
       shardId,
     }));
     const processed = processor.process(streamRecords);
-    metrics.count('RecordsIn', processed.counts.in);
-    metrics.count('RecordsRejected', processed.counts.rejected);
+    countBatch(metrics, processed);
     await deliver(await throughStage(stage, processed, { metrics, log }));
     lastProcessed = records[records.length - 1];
     if (Date.now() - checkpointedAt >= checkpointIntervalMs && lastProcessed !== undefined) {
