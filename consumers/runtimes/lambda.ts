@@ -17,7 +17,9 @@
  * review (models/review) before delivery, as on the other runtimes: one batched InvokeEndpoint for all its
  * devices, the results handed back to each device for delivery. A review per shard lives as long as the
  * container stays warm, so devices' shingles carry over between invocations; after a cold start their
- * first shingle-size − 1 readings are decided in-stream, as after a lease move.
+ * first shingle-size − 1 readings are decided in-stream, as after a lease move. A device whose delivery
+ * failed sends its readings through the review again on the retry, so its shingle holds them twice for a
+ * few readings: the model's features are approximate there, the decisions still made.
  */
 import type { CorrectionRequest, StreamRecord } from '../contract/outputs.ts';
 import type { S3SnapshotStore } from '../leases/snapshot-store.ts';
