@@ -1,3 +1,4 @@
+import { CORRECTION_METRICS } from '../anomaly/correction/names.ts';
 import { BATCH_METRICS } from '../consumers/observability/batch-metrics.ts';
 import { MODEL_REVIEW_METRICS } from '../models/review/model-review.ts';
 
@@ -51,8 +52,11 @@ export const METRIC_NAMES = {
   /** Sink deliveries retried by the MultiLang host: sustained retries mean results are stuck. */
   deliveryRetries: 'DeliveryRetries',
   anomalies: BATCH_METRICS.anomalies,
-  /** Proposed for the correction handler (issue 6); not published yet. */
-  correctionsApplied: 'CorrectionsApplied',
+  /**
+   * Corrections that produced a new version, as the correction service counts them. Nothing publishes it
+   * in AWS until a correction handler is deployed (`correctionHandlerEntry`).
+   */
+  correctionsApplied: CORRECTION_METRICS.corrected,
   /** The model review, when a model is deployed (models/review/model-review.ts). */
   model: MODEL_REVIEW_METRICS,
 } as const;

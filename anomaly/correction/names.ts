@@ -15,6 +15,21 @@ export const CORRECTION_NAMES = {
   bucket: DEFAULT_NAMES.bucket,
 } as const;
 
+/** What the correction service publishes (CloudWatch EMF through the Metrics it is given). */
+export const CORRECTION_METRICS = {
+  requested: 'CorrectionsRequested',
+  written: 'CorrectionsWritten',
+  /** Requests that ended with a corrected version of their window (what the dashboard charts). */
+  corrected: 'CorrectionsCorrected',
+  deadLettered: 'CorrectionsDeadLettered',
+  failures: 'CorrectionFailures',
+  verifiedWindows: 'VerifiedWindows',
+  verifierMismatches: 'VerifierMismatches',
+  dlqDepth: 'CorrectionDlqDepth',
+  rate: 'CorrectionRate',
+  loops: 'CorrectionLoops',
+} as const;
+
 /** S3 prefix of the DLQ processor's last stop (under the shared `failures/`). */
 export const FAILURE_PREFIX = 'failures/corrections/';
 

@@ -14,7 +14,7 @@ import { storeFailure } from './failures.ts';
 import { type CorrectionHandler, createCorrectionHandler, type HandleOutcome } from './handler.ts';
 import { CorrectionHistory } from './history.ts';
 import { type CorrectionMessage, parseCorrectionMessage, parseDeadLetter, requestKey } from './messages.ts';
-import { CORRECTION_NAMES, DeadLetterReason } from './names.ts';
+import { CORRECTION_METRICS, CORRECTION_NAMES, DeadLetterReason } from './names.ts';
 import {
   acknowledge,
   type CorrectionQueueNames,
@@ -178,7 +178,7 @@ export class CorrectionService {
     if (!this.states.has(key)) {
       this.states.set(key, 'pending');
       // Per request, not per receive: a busy request is received again and must not count twice.
-      this.options.metrics?.count('CorrectionsRequested');
+      this.options.metrics?.count(CORRECTION_METRICS.requested);
     }
     this.reasons.set(key, parsed.value.request.reason);
     const outcome = await this.tryHandle(parsed.value);
@@ -267,7 +267,7 @@ export class CorrectionService {
       storedAtMs,
     });
     this.settle(key, 'failed');
-    this.options.metrics?.count('CorrectionFailures');
+    this.options.metrics?.count(CORRECTION_METRICS.failures);
     await acknowledge(this.sqs, this.urls.deadLetterQueueUrl, received);
   }
 
@@ -284,8 +284,8 @@ export class CorrectionService {
       toMs,
     );
     await sendCorrectionRequests(this.sqs, this.urls.queueUrl, report.mismatches);
-    this.options.metrics?.count('VerifiedWindows', report.checked);
-    this.options.metrics?.count('VerifierMismatches', report.mismatches.length);
+    this.options.metrics?.count(CORRECTION_METRICS.verifiedWindows, report.checked);
+    this.options.metrics?.count(CORRECTION_METRICS.verifierMismatches, report.mismatches.length);
     return { checked: report.checked, mismatches: report.mismatches.length };
   }
 
@@ -304,9 +304,17 @@ export class CorrectionService {
     const metrics = this.options.metrics;
     if (metrics === undefined) return;
     const stats = this.stats();
-    metrics.gauge('CorrectionDlqDepth', await queueDepth(this.sqs, this.urls.deadLetterQueueUrl), 'Count');
-    metrics.gauge('CorrectionRate', stats.requested === 0 ? 1 : stats.corrected / stats.requested, 'None');
-    metrics.gauge('CorrectionLoops', stats.loops, 'Count');
+    metrics.gauge(
+      CORRECTION_METRICS.dlqDepth,
+      await queueDepth(this.sqs, this.urls.deadLetterQueueUrl),
+      'Count',
+    );
+    metrics.gauge(
+      CORRECTION_METRICS.rate,
+      stats.requested === 0 ? 1 : stats.corrected / stats.requested,
+      'None',
+    );
+    metrics.gauge(CORRECTION_METRICS.loops, stats.loops, 'Count');
     metrics.flush();
   }
 
@@ -323,9 +331,9 @@ export class CorrectionService {
     if (outcome.status === 'corrected') {
       this.superseded++;
       if (outcome.loop) this.loops++;
-      this.options.metrics?.count('CorrectionsWritten');
+      this.options.metrics?.count(CORRECTION_METRICS.written);
     }
-    this.options.metrics?.count('CorrectionsCorrected');
+    this.options.metrics?.count(CORRECTION_METRICS.corrected);
     this.settle(key, 'corrected');
   }
 
@@ -333,7 +341,7 @@ export class CorrectionService {
     // A request already healed stays healed: a repeat that dead-letters does not undo it.
     if (this.states.get(key) === 'corrected') return;
     if (state === 'dead-lettered' && this.states.get(key) !== 'dead-lettered')
-      this.options.metrics?.count('CorrectionsDeadLettered');
+      this.options.metrics?.count(CORRECTION_METRICS.deadLettered);
     this.states.set(key, state);
   }
 }
