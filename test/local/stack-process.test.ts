@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -101,12 +102,21 @@ describe('local stack in a child process', () => {
     assert.ok(await reachable(endpoints.kinesis as string));
     parent.kill('SIGKILL');
     // Judged by the processes, not by the ports: other tests' servers may be given a freed port at once.
+    // An exited child can stay in the process table as a zombie until PID 1 reaps it, which here takes
+    // seconds; it no longer runs, so it counts as gone.
     const alive = (pid: number): boolean => {
       try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
+        const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+        return state !== 'Z' && state !== 'X';
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        // No /proc (not Linux): whether the pid exists at all.
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
       }
     };
     const deadline = Date.now() + 10_000;
