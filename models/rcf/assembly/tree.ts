@@ -500,8 +500,8 @@ const REFIT_LEVELS = 4;
 
 /**
  * Reads, without changing anything, what the records' changes will read: the delete's walk from the leaf up
- * to the root (each node's record and box and its children's boxes or points, which the refit compares)
- * and the insert's walk down from the root along the query point's cuts (each node's record and box, and
+ * to the root (each node's record, and for the first REFIT_LEVELS its box and its children's boxes or
+ * points, which the refit compares) and the insert's walk down from the root along the query point's cuts (each node's record and box, and
  * the leaf it ends at; the insert stops there or above). What is read is summed into a global so that the
  * engine keeps the loads. Binds no tree: the globals `bind` sets belong to one tree.
  */
