@@ -4,9 +4,10 @@
  * counts are taken where the runtime itself draws the line: a batch counts once its outputs were
  * acknowledged by every sink (the point after which the shard worker may checkpoint it).
  */
-import type { ReadingResult, Rejection, StreamRecord } from '../consumers/contract/outputs.ts';
+import type { Rejection, StreamRecord } from '../consumers/contract/outputs.ts';
 import type { RejectReason } from '../consumers/contract/reasons.ts';
 import type { Metrics, MetricUnit } from '../consumers/observability/metrics.ts';
+import { mergeOutcomes } from '../consumers/processor/outcome.ts';
 import type {
   BatchOutcome,
   EncodedOutput,
@@ -147,29 +148,14 @@ export function instrument(
             pending.set(outcome.results, describe(records, undefined, outcome.counts.duplicates));
             return outcome;
           }
-          const scoredReadings: ReadingResult[] = [];
-          const merged: BatchOutcome = {
-            results: [],
-            archive: [],
-            rejections: [],
-            corrections: [],
-            counts: { in: 0, accepted: 0, rejected: 0, duplicates: 0 },
-            scoredReadings,
-          };
+          const parts: BatchOutcome[] = [];
           const duplicateKeys: string[] = [];
           for (const record of records) {
             const one = inner.process([record]);
-            merged.results.push(...one.results);
-            merged.archive.push(...one.archive);
-            merged.rejections.push(...one.rejections);
-            merged.corrections.push(...one.corrections);
-            if (one.scoredReadings !== undefined) scoredReadings.push(...one.scoredReadings);
-            merged.counts.in += one.counts.in;
-            merged.counts.accepted += one.counts.accepted;
-            merged.counts.rejected += one.counts.rejected;
-            merged.counts.duplicates += one.counts.duplicates;
+            parts.push(one);
             if (one.counts.duplicates > 0) duplicateKeys.push(recordKey(record));
           }
+          const merged = mergeOutcomes(parts);
           pending.set(merged.results, describe(records, duplicateKeys, duplicateKeys.length));
           return merged;
         },

@@ -26,6 +26,7 @@ import type { S3SnapshotStore } from '../leases/snapshot-store.ts';
 import { countBatch } from '../observability/batch-metrics.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { mergeOutcomes } from '../processor/outcome.ts';
 import { createRecordProcessor } from '../processor/record-processor.ts';
 import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, EncodedOutput, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
@@ -89,20 +90,7 @@ async function reviewed(
   deps: { readonly metrics: Metrics; readonly log: Logger },
 ): Promise<ReadonlyMap<string, BatchOutcome>> {
   if (stage === undefined || byDevice.size === 0) return byDevice;
-  const outcomes = [...byDevice.values()];
-  const whole: BatchOutcome = {
-    results: outcomes.flatMap((o) => o.results),
-    archive: outcomes.flatMap((o) => o.archive),
-    rejections: outcomes.flatMap((o) => o.rejections),
-    corrections: outcomes.flatMap((o) => o.corrections),
-    counts: {
-      in: outcomes.reduce((sum, o) => sum + o.counts.in, 0),
-      accepted: outcomes.reduce((sum, o) => sum + o.counts.accepted, 0),
-      rejected: outcomes.reduce((sum, o) => sum + o.counts.rejected, 0),
-      duplicates: outcomes.reduce((sum, o) => sum + o.counts.duplicates, 0),
-    },
-    scoredReadings: outcomes.flatMap((o) => o.scoredReadings ?? []),
-  };
+  const whole = mergeOutcomes([...byDevice.values()]);
   const after = await throughStage(stage, whole, deps);
   if (after === whole) return byDevice;
   // Devices are grouped by partition key; an output names its device by the payload's id, which the

@@ -29,6 +29,7 @@ import type { SnapshotStore } from '../leases/snapshot-store.ts';
 import { countBatch } from '../observability/batch-metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { mergeOutcomes } from '../processor/outcome.ts';
 import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
 import type { Sinks } from '../sinks/ports.ts';
@@ -161,7 +162,7 @@ export async function runShardWorker(
   // Drain: deliver what was processed, then checkpoint the last processed record with the current state
   // (nothing was processed after it, so the processor's state is exactly the state at that record).
   if (!lease.isLost && commitFailure === undefined && uncheckpointed !== undefined) {
-    enqueue({ outcome: emptyOutcome(), checkpoint: uncheckpointed, snapshot: deps.processor.snapshot() });
+    enqueue({ outcome: mergeOutcomes([]), checkpoint: uncheckpointed, snapshot: deps.processor.snapshot() });
   }
   await commitChain;
   if (lease.isLost) return 'lease-lost';
@@ -311,14 +312,4 @@ function toStreamRecords(response: GetRecordsCommandOutput, shardId: string): St
     arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? 0,
     shardId,
   }));
-}
-
-function emptyOutcome(): BatchOutcome {
-  return {
-    results: [],
-    archive: [],
-    rejections: [],
-    corrections: [],
-    counts: { in: 0, accepted: 0, rejected: 0, duplicates: 0 },
-  };
 }

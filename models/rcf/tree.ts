@@ -458,17 +458,9 @@ export class RandomCutTree {
     };
   }
 
-  /** An independent copy that evolves exactly as this tree would. */
+  /** An independent copy that evolves exactly as this tree would (a tree copies a state into its own arena). */
   clone(): RandomCutTree {
-    return new RandomCutTree(this.dimensions, this.maxPoints, {
-      ...this.state(),
-      nav: this.nav.slice(),
-      boxes: this.boxes.slice(),
-      leafPoints: this.leafPoints.slice(),
-      leafParent: this.leafParent.slice(),
-      internalFree: this.internalFree.slice(),
-      leafFree: this.leafFree.slice(),
-    });
+    return new RandomCutTree(this.dimensions, this.maxPoints, this.state());
   }
 
   /**

@@ -224,7 +224,9 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
       if (reviews.length === 0) return outcome;
 
       // A window's requests share one id; it goes out if any alarm behind it in this batch still stands.
-      const requestKey = (r: CorrectionRequest) => `${r.deviceId}:${r.seq}`;
+      // Requests and review records both name the reading that raised them by device and seq.
+      const requestKey = (r: { readonly deviceId: string; readonly seq?: number | undefined }) =>
+        `${r.deviceId}:${r.seq}`;
       const isDismissed = (r: CorrectionRequest) =>
         r.reason === CorrectionReason.Anomaly && dismissed.has(requestKey(r));
       const standing = new Set(outcome.corrections.filter((r) => !isDismissed(r)).map((r) => r.id));
@@ -248,9 +250,7 @@ export function createModelReview(options: ModelReviewOptions): ModelReview {
           ...results,
           ...reviews.map(({ record, ts }) => {
             const withheldRequestId =
-              record.verdict === 'dismissed'
-                ? withheldByReading.get(`${record.deviceId}:${record.seq}`)
-                : undefined;
+              record.verdict === 'dismissed' ? withheldByReading.get(requestKey(record)) : undefined;
             return encodeOutput(
               withheldRequestId === undefined ? record : { ...record, withheldRequestId },
               Date.parse(ts),

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { BATCH_METRICS, countBatch } from '../../consumers/observability/batch-metrics.ts';
 import { createLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
+import { mergeOutcomes } from '../../consumers/processor/outcome.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import { throughStage } from '../../consumers/processor/stage.ts';
 import { rawRecord, record, T0 } from '../core/fixtures.ts';
@@ -88,5 +89,27 @@ describe('countBatch', () => {
     assert.equal(line[BATCH_METRICS.recordsRejected], 1);
     assert.equal(line[BATCH_METRICS.recordsDuplicate], 1);
     assert.equal(line[BATCH_METRICS.anomalies], anomalies);
+  });
+});
+
+describe('mergeOutcomes', () => {
+  it('puts parts back together in order: outputs concatenated, counts summed, scored readings kept', () => {
+    const keeping = createRecordProcessor({ keepScoredReadings: true });
+    const first = keeping.process([record({ seq: 1, tsMs: T0 }), rawRecord('{not json', T0, 'dev-1')]);
+    const second = keeping.process([
+      record({ seq: 2, tsMs: T0 + 60_000 }),
+      record({ seq: 2, tsMs: T0 + 60_000 }),
+    ]);
+    const merged = mergeOutcomes([first, second]);
+    assert.deepEqual(merged.results, [...first.results, ...second.results]);
+    assert.deepEqual(merged.archive, [...first.archive, ...second.archive]);
+    assert.deepEqual(merged.rejections, first.rejections);
+    assert.deepEqual(merged.scoredReadings, [...first.scoredReadings!, ...second.scoredReadings!]);
+    assert.deepEqual(merged.counts, { in: 4, accepted: 2, rejected: 1, duplicates: 1 });
+    assert.equal(
+      mergeOutcomes([createRecordProcessor().process([record({ seq: 1, tsMs: T0 })])]).scoredReadings,
+      undefined,
+    );
+    assert.deepEqual(mergeOutcomes([]).counts, { in: 0, accepted: 0, rejected: 0, duplicates: 0 });
   });
 });
