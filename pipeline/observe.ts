@@ -38,6 +38,11 @@ export class PipelineCounters {
   readonly millisBehindLatest = new Map<string, number>();
   /** Arrival in the stream → batch acknowledged by the results sink, per record (first delivery). */
   readonly lag = new LagRecorder();
+  /**
+   * The part of `lag` spent before the record was read: arrival in the stream → its batch reached the
+   * processor (the GetRecords that returned it, and the wait between polls). Same records, same order.
+   */
+  readonly readLag = new LagRecorder();
   /** When each record was first delivered (epoch ms), in the same order as `lag`: replay progress over time. */
   readonly deliveredAt = new LagRecorder();
 
@@ -80,6 +85,7 @@ export class PipelineCounters {
       if (this.#records.has(key)) continue;
       this.#records.add(key);
       this.lag.add(deliveredAtMs - (meta.arrivals[i] as number));
+      this.readLag.add(meta.readAtMs - (meta.arrivals[i] as number));
       this.deliveredAt.add(deliveredAtMs);
     }
     if (meta.duplicateKeys === undefined) this.#duplicatesInBatches += meta.duplicates;
@@ -90,6 +96,8 @@ export class PipelineCounters {
 export interface BatchMeta {
   readonly keys: readonly string[];
   readonly arrivals: Float64Array;
+  /** When the batch reached the processor (epoch ms). */
+  readonly readAtMs: number;
   /** Keys of the records judged duplicates, when known per record. */
   readonly duplicateKeys: readonly string[] | undefined;
   readonly duplicates: number;
@@ -127,6 +135,7 @@ export function instrument(
   const now = options.now ?? Date.now;
   const pending = new WeakMap<readonly EncodedOutput[], BatchMeta>();
   const describe = (
+    readAtMs: number,
     records: readonly StreamRecord[],
     duplicateKeys: string[] | undefined,
     duplicates: number,
@@ -136,16 +145,17 @@ export function instrument(
       arrivals[i] = record.arrivalMs;
       return recordKey(record);
     });
-    return { keys, arrivals, duplicateKeys, duplicates };
+    return { keys, arrivals, readAtMs, duplicateKeys, duplicates };
   };
   return {
     createProcessor() {
       const inner = createProcessor();
       return {
         process(records) {
+          const readAtMs = now();
           if (!perRecord) {
             const outcome = inner.process(records);
-            pending.set(outcome.results, describe(records, undefined, outcome.counts.duplicates));
+            pending.set(outcome.results, describe(readAtMs, records, undefined, outcome.counts.duplicates));
             return outcome;
           }
           const parts: BatchOutcome[] = [];
@@ -156,12 +166,12 @@ export function instrument(
             if (one.counts.duplicates > 0) duplicateKeys.push(recordKey(record));
           }
           const merged = mergeOutcomes(parts);
-          pending.set(merged.results, describe(records, duplicateKeys, duplicateKeys.length));
+          pending.set(merged.results, describe(readAtMs, records, duplicateKeys, duplicateKeys.length));
           return merged;
         },
         flush() {
           const outcome = inner.flush();
-          pending.set(outcome.results, describe([], [], 0));
+          pending.set(outcome.results, describe(now(), [], [], 0));
           return outcome;
         },
         snapshot: () => inner.snapshot(),

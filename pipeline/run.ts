@@ -267,6 +267,7 @@ export async function runPipeline(props: PipelineRunProps, deps: PipelineRunDeps
       wallSeconds,
       eventsPerSecond: wallSeconds > 0 ? counters.recordsIn / wallSeconds : 0,
       lagMs: counters.lag.percentiles(),
+      readLagMs: counters.readLag.percentiles(),
       ...(incomplete === undefined ? {} : { incomplete }),
     },
     accounting,

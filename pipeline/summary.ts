@@ -21,6 +21,8 @@ export interface RunSection {
   readonly eventsPerSecond: number;
   /** Arrival in the stream → batch acknowledged by the results sink, ms. */
   readonly lagMs: LagPercentiles;
+  /** The part of `lagMs` before a record was read from the stream (polling and GetRecords), ms. */
+  readonly readLagMs: LagPercentiles;
   /** Why the run stopped waiting, when it did not finish cleanly. */
   readonly incomplete?: string;
 }
@@ -87,7 +89,8 @@ const fixed = (value: number | null, digits = 2): string => (value === null ? '-
 const SECTION_RENDERERS: Renderers = {
   run: (run) => [
     `run ${run.runId}: ${run.devices} devices, ${run.shards} shards, ${run.workers} workers, faults ${run.faults}, seed ${run.seed}`,
-    `  ${run.wallSeconds.toFixed(1)} s, ${run.eventsPerSecond.toFixed(0)} events/s, lag p50 ${fixed(run.lagMs.p50, 0)} ms p99 ${fixed(run.lagMs.p99, 0)} ms`,
+    `  ${run.wallSeconds.toFixed(1)} s, ${run.eventsPerSecond.toFixed(0)} events/s, lag p50 ${fixed(run.lagMs.p50, 0)} ms p99 ${fixed(run.lagMs.p99, 0)} ms` +
+      ` (until read: p50 ${fixed(run.readLagMs.p50, 0)} ms p99 ${fixed(run.readLagMs.p99, 0)} ms)`,
     ...(run.incomplete === undefined ? [] : [`  INCOMPLETE: ${run.incomplete}`]),
   ],
   accounting: (a) => [

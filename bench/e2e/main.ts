@@ -3,7 +3,9 @@
  * validate, calculate, detect → Firehose and SQS over HTTP → checkpoint in DynamoDB), against the raw
  * kinesalite GetRecords rate over the same records in the same run (the ceiling), with 4 shards; then
  * event lag (arrival in the stream → results acknowledged by Firehose) at 50% and 90% of the rate the
- * pipeline sustained.
+ * pipeline sustained, with the part of it spent before a record was read (`until_read`: the wait between
+ * polls and the GetRecords call) and the GetRecords calls' own latency (`get_records_ms`), which say whether
+ * lag comes from the consumers or from the stream they read.
  *
  * The stream is pre-loaded straight through PutRecords (the simulator's `route: 'kinesis'`): the local
  * EventBridge hop is far slower than the consumers and would be what this measured otherwise.
@@ -31,6 +33,7 @@ import { ensureResources } from '../../local/resources.ts';
 import { localRuntimeConfig } from '../../local/runtime-config.ts';
 import { LOCAL_ACCOUNT_ID, type LocalStack, localClientsConfig } from '../../local/stack.ts';
 import { startConsumerFleet, waitUntil } from '../../pipeline/consumers.ts';
+import { LagRecorder } from '../../pipeline/lag.ts';
 import { scanStream } from '../../pipeline/raw-read.ts';
 import { parseSimulationConfig } from '../../sim/config.ts';
 import { runSimulation } from '../../sim/simulate.ts';
@@ -141,6 +144,7 @@ function cpuPerRecord(before: CpuSample, after: CpuSample, records: number) {
 async function main(): Promise<void> {
   const stack = await startLocalStackProcess();
   const clients = createAwsClients(localClientsConfig(stack));
+  const getRecordsMs = timeGetRecords(clients);
   try {
     // 1. Catch-up: the stream holds every record before the consumers start.
     const catchUp = await phaseResources(clients, 'catchup');
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
       const tag = `paced${Math.round(fraction * 100)}`;
       const paced = await phaseResources(clients, tag);
       const pacedFleet = await startFleet(stack, clients, paced);
+      const getRecordsBefore = getRecordsMs.count;
       // Let the workers take their leases first, so lag measures reading, not start-up.
       await waitUntil(() => pacedFleet.workers.every((w) => w.heldShards().length > 0), 20_000);
       const rate = Math.max(1, Math.round(fraction * sustained));
@@ -210,10 +215,14 @@ async function main(): Promise<void> {
       await waitUntil(() => pacedFleet.counters.recordsIn >= sent.expected.sent, 60_000);
       await pacedFleet.stop();
       const lag = pacedFleet.counters.lag.percentiles();
+      const untilRead = pacedFleet.counters.readLag.percentiles();
+      const getRecords = getRecordsMs.percentiles(getRecordsBefore);
       lagAt[`${Math.round(fraction * 100)}pct`] = {
         target_rate: rate,
         achieved_send_rate: sent.eventsPerSecond,
         ...lag,
+        until_read: untilRead,
+        get_records_ms: getRecords,
       };
       emit({
         phase: tag,
@@ -221,6 +230,8 @@ async function main(): Promise<void> {
         sent: sent.expected.sent,
         send_rate: sent.eventsPerSecond,
         lag_ms: lag,
+        until_read_ms: untilRead,
+        get_records_ms: getRecords,
       });
     }
 
@@ -244,6 +255,24 @@ async function main(): Promise<void> {
     clients.destroy();
     await stack.stop();
   }
+}
+
+/** Latency of every GetRecords call the clients make, ms (an SDK middleware, so nothing else changes). */
+function timeGetRecords(clients: AwsClients): LagRecorder {
+  const latencies = new LagRecorder();
+  clients.kinesis.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'GetRecordsCommand') return next(args);
+      const started = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        latencies.add(performance.now() - started);
+      }
+    },
+    { step: 'initialize', name: 'benchGetRecordsLatency' },
+  );
+  return latencies;
 }
 
 await main();

@@ -119,6 +119,7 @@ describe('summary', () => {
       wallSeconds: 3,
       eventsPerSecond: 33,
       lagMs: { count: 1, p50: 1, p90: 1, p99: 1, max: 1 },
+      readLagMs: { count: 1, p50: 1, p90: 1, p99: 1, max: 1 },
     },
   };
 
