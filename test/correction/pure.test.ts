@@ -102,9 +102,13 @@ describe('verifier sampling', () => {
     const ids = Array.from({ length: 20_000 }, (_, i) => `dev-${i}:w:${T0}`);
     const chosen = ids.filter((id) => selectedForVerification(window(id, 1), 0.1)).length;
     assert.ok(Math.abs(chosen / ids.length - 0.1) < 0.01, `${chosen} of ${ids.length}`);
-    // Deterministic: the same id gives the same answer in every process.
-    assert.equal(fnv1a('dev-1:w:0'), fnv1a('dev-1:w:0'));
+    // Deterministic: the answer depends on the id alone, through 32-bit FNV-1a (the published vectors).
     assert.equal(fnv1a(''), 0x811c9dc5);
+    assert.equal(fnv1a('a'), 0xe40c292c);
+    assert.equal(fnv1a('foobar'), 0xbf9cf968);
+    // 'dev-1:w:0' hashes to 0x0e1e739b, 0.0552 of the range: inside a 6 % sample, outside a 5 % one.
+    assert.equal(selectedForVerification(window('dev-1:w:0', 1), 0.06), true);
+    assert.equal(selectedForVerification(window('dev-1:w:0', 1), 0.05), false);
   });
 });
 

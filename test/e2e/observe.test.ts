@@ -5,7 +5,7 @@ import { createRecordProcessor } from '../../consumers/processor/record-processo
 import type { EncodedOutput } from '../../consumers/processor/types.ts';
 import type { Sinks } from '../../consumers/sinks/ports.ts';
 import { instrument, PipelineCounters } from '../../pipeline/observe.ts';
-import { record, T0 } from '../core/fixtures.ts';
+import { rawRecord, record, T0 } from '../core/fixtures.ts';
 
 /** Sinks that keep what they are given: the instrumentation under test wraps them. */
 function keepingSinks(): Sinks & { readonly delivered: EncodedOutput[] } {
@@ -36,31 +36,32 @@ describe('pipeline observation', () => {
       const records: StreamRecord[] = [
         record({ seq: 1, tsMs: T0 - 1000, arrivalMs: T0 - 300 }),
         record({ seq: 2, tsMs: T0 - 900, arrivalMs: T0 - 120 }),
+        rawRecord('not json', T0 - 50),
       ];
 
       clock = T0; // read
       const first = processor.process(records);
       clock = T0 + 250; // acknowledged
       await sinks.results.deliver(first.results);
+      await sinks.dlq.send(first.rejections);
 
-      assert.equal(counters.recordsIn, 2);
+      // The rejected record is in its batch: read and acknowledged with the others, and dead-lettered.
+      assert.equal(counters.recordsIn, 3);
+      assert.deepEqual(counters.rejectedByReason(), { INVALID_JSON: 1 });
       assert.ok(inner.delivered.length >= 2, 'the wrapped sink still receives the results');
       const lag = counters.lag.percentiles();
-      assert.equal(lag.p50, 370);
-      assert.equal(lag.max, 550);
+      assert.deepEqual([lag.count, lag.p50, lag.max], [3, 370, 550]);
       const read = counters.readLag.percentiles();
-      assert.equal(read.count, 2);
-      assert.equal(read.p50, 120);
-      assert.equal(read.max, 300);
+      assert.deepEqual([read.count, read.p50, read.max], [3, 120, 300]);
 
       // A new lease owner re-reads the same records later: they are not new records, so no new samples.
       clock = T0 + 5000;
       const again = processor.process(records);
       clock = T0 + 5100;
       await sinks.results.deliver(again.results);
-      assert.equal(counters.recordsIn, 2);
-      assert.equal(counters.lag.count, 2);
-      assert.equal(counters.readLag.count, 2);
+      assert.equal(counters.recordsIn, 3);
+      assert.equal(counters.lag.count, 3);
+      assert.equal(counters.readLag.count, 3);
     });
   }
 });

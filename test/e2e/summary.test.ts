@@ -118,8 +118,8 @@ describe('summary', () => {
       seed: 1,
       wallSeconds: 3,
       eventsPerSecond: 33,
-      lagMs: { count: 1, p50: 1, p90: 1, p99: 1, max: 1 },
-      readLagMs: { count: 1, p50: 1, p90: 1, p99: 1, max: 1 },
+      lagMs: { count: 10, p50: 250, p90: 400, p99: 900, max: 950 },
+      readLagMs: { count: 10, p50: 120, p90: 300, p99: 700, max: 720 },
     },
   };
 
@@ -134,6 +134,7 @@ describe('summary', () => {
 
   it('renders the accounting equation and an added section as text', () => {
     const text = renderSummary(sections);
+    assert.match(text, /lag p50 250 ms p99 900 ms \(until read: p50 120 ms p99 700 ms\)/);
     assert.match(
       text,
       /sent 100 = results 90 \+ rejected 5 \+ dead-lettered 1 \+ duplicates 4 {2}\(balanced\)/,

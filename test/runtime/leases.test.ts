@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type AwsClients, createAwsClients } from '../../consumers/aws/clients.ts';
@@ -98,6 +99,13 @@ describe('planTakes (balancing rules)', () => {
 });
 
 describe('hash ranges', () => {
+  it('hashes a key as Kinesis does: MD5 of its UTF-8 bytes, read as a big-endian unsigned 128-bit number', () => {
+    // RFC 1321's test vectors.
+    assert.equal(partitionKeyHash(''), 0xd41d8cd98f00b204e9800998ecf8427en);
+    assert.equal(partitionKeyHash('a'), 0x0cc175b9c0f1b6a831c399e269772661n);
+    assert.equal(partitionKeyHash('abc'), 0x900150983cd24fb0d6963f7d28e17f72n);
+  });
+
   it('assigns every key to exactly one half after a split at the midpoint', () => {
     const mid = 2n ** 127n;
     const low = ownsPartitionKey({ StartingHashKey: '0', EndingHashKey: (mid - 1n).toString() });
@@ -108,7 +116,8 @@ describe('hash ranges', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 40 }), (key) => {
         assert.notEqual(low(key), high(key));
-        assert.equal(high(key), partitionKeyHash(key) >= mid);
+        // The digest's top bit decides the half.
+        assert.equal(high(key), createHash('md5').update(key, 'utf8').digest()[0]! >= 0x80);
       }),
       { numRuns: 300 },
     );

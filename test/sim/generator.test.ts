@@ -71,6 +71,7 @@ describe('fleet generator', () => {
   it("gives a device the same series whatever the fleet's size", () => {
     const small = byDevice(fleetReadings(spec({ devices: 2, readingsPerDevice: 80 })));
     const large = byDevice(fleetReadings(spec({ devices: 9, readingsPerDevice: 80 })));
+    assert.ok(small.has('dev-000001') && large.has('dev-000001'));
     assert.deepEqual(small.get('dev-000001'), large.get('dev-000001'));
   });
 
