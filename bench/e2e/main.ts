@@ -15,7 +15,7 @@
  *
  * Both read with the same GetRecords Limit (`max_records`): by default the embedded worker's own default of
  * 1,000. With 10,000 a shard of this size arrives in one or two pages, processed as one long synchronous
- * batch each, and the three processes hardly overlap (ratio 0.34–0.46 against 0.42–0.64 with 1,000 in one
+ * batch each, and the three processes hardly overlap (ratio 0.34–0.46 against 0.42–0.67 with 1,000 in one
  * session's runs; the ceiling hardly changes).
  *
  * Env: BENCH_RECORDS (default 24000), BENCH_SHARDS (4), BENCH_WORKERS (2), BENCH_PACED_SECONDS (8),
