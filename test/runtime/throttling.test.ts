@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { LeaseTable } from '../../consumers/leases/lease-table.ts';
@@ -14,42 +12,6 @@ import { localClientsConfig } from '../../local/stack.ts';
 import { useLocalStack } from '../support/local-stack.ts';
 import { eventually, isolatedResources, putRecords, telemetry } from './helpers.ts';
 
-/**
- * Sits in front of kinesalite and answers GetRecords with the wire errors Kinesis sends when a shard's
- * read limit is exceeded (400 ProvisionedThroughputExceededException) or it fails (500), then lets
- * calls through.
- */
-function faultyKinesis(
-  target: URL,
-  faults: Array<{ status: number; type: string }>,
-): Server & { injected: number } {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const fault =
-        req.headers['x-amz-target'] === 'Kinesis_20131202.GetRecords' ? faults.shift() : undefined;
-      if (fault !== undefined) {
-        server.injected++;
-        res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ __type: fault.type, message: 'injected by the test' }));
-        return;
-      }
-      const upstream = request(
-        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 500, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      upstream.end(body);
-    });
-  }) as Server & { injected: number };
-  server.injected = 0;
-  return server;
-}
-
 describe('shard worker under throttling and 5xx at the wire', () => {
   const local = useLocalStack({ firehoseTickMs: 100 });
 
@@ -61,24 +23,31 @@ describe('shard worker under throttling and 5xx at the wire', () => {
       telemetry(4, 0, 30, Date.now() - 60_000),
     );
     const [shardId, lastSequence] = [...last][0]!;
+    // The wire errors Kinesis sends when a shard's read limit is exceeded (400) or it fails (5xx),
+    // queued in order on kinesalite's own fault hook: the next GetRecords calls get them, then the rest pass.
     const faults = [
-      { status: 400, type: 'ProvisionedThroughputExceededException' },
-      { status: 400, type: 'ProvisionedThroughputExceededException' },
-      { status: 500, type: 'InternalFailure' },
-      { status: 400, type: 'LimitExceededException' },
-      { status: 503, type: 'ServiceUnavailable' },
+      { statusCode: 400, type: 'ProvisionedThroughputExceededException' },
+      { statusCode: 400, type: 'ProvisionedThroughputExceededException' },
+      { statusCode: 500, type: 'InternalFailure' },
+      { statusCode: 400, type: 'LimitExceededException' },
+      { statusCode: 503, type: 'ServiceUnavailable' },
     ];
-    const proxy = faultyKinesis(new URL(local.stack.endpoints.kinesis), faults);
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    for (const fault of faults) local.stack.faults.kinesis.injectFault({ action: 'GetRecords', ...fault });
     // No SDK-level retries: every injected fault reaches the worker's own backoff.
-    const throttled = createAwsClients({
-      ...localClientsConfig(local.stack),
-      endpoints: {
-        ...local.stack.endpoints,
-        kinesis: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    const throttled = createAwsClients({ ...localClientsConfig(local.stack), maxAttempts: 1 });
+    // What the worker's GetRecords calls met at the wire, in order.
+    const readErrors: string[] = [];
+    throttled.kinesis.middlewareStack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          if (context.commandName === 'GetRecordsCommand') readErrors.push((error as Error).name);
+          throw error;
+        }
       },
-      maxAttempts: 1,
-    });
+      { step: 'initialize', name: 'recordReadErrors' },
+    );
     const emf: string[] = [];
     try {
       const table = new LeaseTable(local.clients.dynamodb, resources.names.leaseTable);
@@ -128,7 +97,11 @@ describe('shard worker under throttling and 5xx at the wire', () => {
       stop.abort();
       assert.equal(await run, 'drained');
       metrics.flush();
-      assert.equal(proxy.injected, 5, 'every injected fault was met');
+      assert.deepEqual(
+        readErrors,
+        faults.map((f) => f.type),
+        'every injected fault was met, once',
+      );
       const line = JSON.parse(emf.at(-1) ?? '{}');
       assert.equal(line.ReadThrottles, 5, 'each fault was counted and backed off, none was fatal');
       assert.equal(line.RecordsIn, 120);
@@ -138,7 +111,7 @@ describe('shard worker under throttling and 5xx at the wire', () => {
       );
     } finally {
       throttled.destroy();
-      await new Promise((resolve) => proxy.close(resolve));
+      local.stack.faults.kinesis.clearFaults();
     }
   });
 });

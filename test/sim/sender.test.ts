@@ -3,11 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
+import { ensureResources } from '../../local/resources.ts';
 import { parseSimulationConfig, type SimulationOverrides } from '../../sim/config.ts';
 import { type EventLine, expectedAccounting, MemoryGroundTruth } from '../../sim/ground-truth.ts';
 import { type Clock, PUT_EVENTS_MAX_ENTRIES } from '../../sim/sender.ts';
 import { runSimulation } from '../../sim/simulate.ts';
 import { eventBridgePort, kinesisPort } from '../../sim/transport.ts';
+import { useLocalStack } from '../support/local-stack.ts';
 import { type EntryRule, startWireEndpoint, type WireEndpoint } from './wire-endpoint.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -124,9 +127,34 @@ describe('sender giving up', () => {
 });
 
 describe('pacing', () => {
+  // Pacing needs no injected failures, so the real embedded stack takes the sends.
+  const local = useLocalStack();
+  before(async () => {
+    await ensureResources(local.clients, {}, { shardCount: 1 });
+  });
+
   it('sends on the schedule the rate sets (virtual clock), flushing part-filled batches', async () => {
-    const endpoint = await startWireEndpoint();
-    const { ports, destroy } = portsFor(endpoint);
+    const { eventbridge, kinesis } = local.clients;
+    const ports = {
+      bus: eventBridgePort(eventbridge, DEFAULT_NAMES.bus),
+      stream: kinesisPort(kinesis, DEFAULT_NAMES.stream),
+    };
+    // Entries per PutEvents / PutRecords call, as the real clients send them.
+    const batchSizes: number[] = [];
+    eventbridge.middlewareStack.add(
+      (next) => async (args) => {
+        batchSizes.push((args.input as { Entries?: unknown[] }).Entries?.length ?? 0);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countEntries' },
+    );
+    kinesis.middlewareStack.add(
+      (next) => async (args) => {
+        batchSizes.push((args.input as { Records?: unknown[] }).Records?.length ?? 0);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countEntries' },
+    );
     let now = Date.parse('2026-11-23T08:00:00.000Z');
     const start = now;
     const clock: Clock = {
@@ -159,11 +187,19 @@ describe('pacing', () => {
       // The run takes the wall time the rate implies: the last reading is due 4.75–5 s in.
       const last = Math.max(...lines.map((l) => Date.parse(l.sentAt ?? '')));
       assert.ok(last >= start + 4_750, `last sent ${last - start} ms in`);
-      // 20 events/s with a 50 ms buffer: batches stay small instead of waiting to fill.
-      assert.ok(endpoint.batchSizes.every((b) => b.size <= 2));
+      // Every reading went out in exactly one call (no retries against the stack)...
+      assert.equal(
+        batchSizes.reduce((a, b) => a + b, 0),
+        100,
+      );
+      // ...and 20 events/s with a 50 ms buffer: batches stay small instead of waiting to fill.
+      assert.ok(
+        batchSizes.every((size) => size <= 2),
+        `batch sizes ${batchSizes.join(',')}`,
+      );
     } finally {
-      destroy();
-      await endpoint.close();
+      eventbridge.middlewareStack.remove('countEntries');
+      kinesis.middlewareStack.remove('countEntries');
     }
   });
 });
