@@ -1,6 +1,7 @@
 /**
  * The `fleetstream` command line. Subcommands load lazily so `--help` and small commands start fast.
  */
+import { ConfigError, FleetstreamError } from '../consumers/contract/errors.ts';
 import type { CliCommand } from './command.ts';
 
 const commands: Record<string, () => Promise<CliCommand>> = {
@@ -28,21 +29,64 @@ function help(): string {
   ].join('\n');
 }
 
+/**
+ * One line for an error no command handled itself: a user's mistake (a bad flag, a file that is not there,
+ * an endpoint that does not answer) deserves its message, not a stack trace. FLEETSTREAM_DEBUG=1 adds the
+ * trace, for the errors that are ours.
+ */
+export function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  let text =
+    error instanceof FleetstreamError
+      ? `${error.code}: ${error.message}`
+      : typeof code === 'string' && !code.startsWith('ERR_PARSE_ARGS') && !error.message.includes(code)
+        ? `${code}: ${error.message}`
+        : error.message || error.name;
+  if (error.cause instanceof Error && !text.includes(error.cause.message)) {
+    text += ` (cause: ${error.cause.message})`;
+  }
+  return text;
+}
+
+/** Usage mistakes exit 2, everything else 1. */
+export function exitCodeFor(error: unknown): number {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return error instanceof ConfigError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))
+    ? 2
+    : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h') {
     process.stdout.write(help());
     return 0;
   }
-  const load = commands[name];
+  if (name === undefined) {
+    process.stderr.write(help());
+    return 2;
+  }
+  const load = commands[name === 'help' ? (rest[0] ?? '') : name];
+  if (name === 'help' && load === undefined) {
+    process.stdout.write(help());
+    return rest.length === 0 ? 0 : 2;
+  }
   if (load === undefined) {
     process.stderr.write(`fleetstream: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
   const command = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (name === 'help' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.usage}\n`);
     return 0;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    process.stderr.write(`fleetstream ${name}: ${describeFailure(error)}\n`);
+    if (process.env.FLEETSTREAM_DEBUG === '1' && error instanceof Error)
+      process.stderr.write(`${error.stack}\n`);
+    return exitCodeFor(error);
+  }
 }

@@ -41,7 +41,17 @@ export interface StackLine {
  * line from another tool fails here with a clear message rather than later with a connection error.
  */
 export function readStackLine(text: string, needs: readonly string[]): StackLine {
-  const json = text.trimStart().startsWith('{') ? text : readFileSync(text, 'utf8');
+  let json = text;
+  if (!text.trimStart().startsWith('{')) {
+    try {
+      json = readFileSync(text, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `--stack: '${text}' is neither the JSON line \`fleetstream local\` prints nor a file holding it ` +
+          `(${(error as Error).message})`,
+      );
+    }
+  }
   let line: Partial<StackLine>;
   try {
     line = JSON.parse(json) as Partial<StackLine>;
@@ -49,6 +59,9 @@ export function readStackLine(text: string, needs: readonly string[]): StackLine
     throw new ConfigError('--stack: expected the JSON line `fleetstream local` prints (not JSON)');
   }
   if (
+    typeof line !== 'object' ||
+    line === null ||
+    Array.isArray(line) ||
     typeof line.region !== 'string' ||
     typeof line.credentials?.accessKeyId !== 'string' ||
     typeof line.credentials.secretAccessKey !== 'string' ||

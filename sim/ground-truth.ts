@@ -12,8 +12,9 @@
  * - `end`: once, last: the sender's counts and the expected accounting.
  */
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { ConfigError, FleetstreamError } from '../consumers/contract/errors.ts';
 import type { RejectReason } from '../consumers/contract/reasons.ts';
 import type { FaultType, ValueFault } from './faults.ts';
 import type { Expectation, Via } from './inject.ts';
@@ -101,22 +102,48 @@ export class MemoryGroundTruth implements GroundTruthSink {
   async close(): Promise<void> {}
 }
 
-/** Appends lines to an NDJSON file. */
+/** Writes lines to an NDJSON file (created or truncated at once, so a bad path fails before the run). */
 export class FileGroundTruth implements GroundTruthSink {
   private readonly stream: WriteStream;
+  private failure: Error | undefined;
 
   constructor(path: string) {
-    this.stream = createWriteStream(path, { encoding: 'utf8' });
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (error) {
+      throw new ConfigError(`cannot write the ground truth to '${path}': ${(error as Error).message}`);
+    }
+    this.stream = createWriteStream(path, { fd, encoding: 'utf8' });
+    // A write error (disk full) must not crash the process from an event; close() reports it.
+    this.stream.on('error', (error) => {
+      this.failure ??= error;
+    });
   }
 
   write(line: GroundTruthLine): void {
     // Lines are small and the run is bounded; the stream buffers, and close() waits for the flush.
-    this.stream.write(`${JSON.stringify(line)}\n`);
+    if (this.failure === undefined) this.stream.write(`${JSON.stringify(line)}\n`);
   }
 
   async close(): Promise<void> {
-    this.stream.end();
-    await once(this.stream, 'finish');
+    if (this.failure === undefined) {
+      this.stream.end();
+      try {
+        await once(this.stream, 'finish');
+      } catch (error) {
+        this.failure ??= error as Error;
+      }
+    }
+    if (this.failure !== undefined) {
+      throw new FleetstreamError(
+        'GROUND_TRUTH_WRITE',
+        `writing the ground truth failed: ${this.failure.message}`,
+        {
+          cause: this.failure,
+        },
+      );
+    }
   }
 }
 

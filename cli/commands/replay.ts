@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { ConfigError } from '../../consumers/contract/errors.ts';
+import { parseInstant } from '../../consumers/contract/instant.ts';
 import { createLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import type { PipelineProgress } from '../../pipeline/progress.ts';
@@ -30,9 +31,12 @@ const usage = `fleetstream replay --stack JSON|FILE [options]
 
 export function parseFrom(text: string | undefined): ReadPosition {
   if (text === undefined || text.toLowerCase() === 'trim-horizon') return { type: 'TRIM_HORIZON' };
-  const ms = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) {
-    throw new ConfigError(`--from must be trim-horizon or an ISO-8601 instant, got '${text}'`);
+  // Strict, and with a zone: Date.parse would roll February 30 into March and read a zoneless time as local.
+  const ms = parseInstant(text);
+  if (Number.isNaN(ms)) {
+    throw new ConfigError(
+      `--from must be trim-horizon or an ISO-8601 instant with a zone (e.g. 2026-11-23T18:00:00Z), got '${text}'`,
+    );
   }
   return { type: 'AT_TIMESTAMP', timestampMs: ms };
 }
@@ -68,6 +72,7 @@ export const replayCommand: CliCommand = {
         ?.split(',')
         .map((id) => id.trim())
         .filter((id) => id !== '');
+      if (shards?.length === 0) throw new ConfigError(`--shards names no shard: '${values.shards}'`);
       if (values.workers !== undefined) {
         workers = Number(values.workers);
         if (!Number.isInteger(workers) || workers < 1 || workers > 64) {

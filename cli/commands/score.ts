@@ -1,15 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG } from '../../anomaly/config.ts';
+import { type AnomalyConfig, DEFAULT_ANOMALY_CONFIG, parseAnomalyConfig } from '../../anomaly/config.ts';
 import { createMetricAnomalyScorer } from '../../anomaly/scorer.ts';
-import { parseSeriesCsv, type SeriesRow } from '../../anomaly/series-csv.ts';
+import { parseDecimal, parseSeriesCsv, type SeriesRow } from '../../anomaly/series-csv.ts';
 import { FleetstreamError } from '../../consumers/contract/errors.ts';
 import type { CliCommand } from '../command.ts';
+
+const kebab = (field: string): string => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Every numeric AnomalyConfig field becomes `--<kebab-case-name> <number>`. */
 const CONFIG_FLAGS = Object.keys(DEFAULT_ANOMALY_CONFIG).map((field) => ({
   field: field as keyof AnomalyConfig,
-  flag: field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+  flag: kebab(field),
 }));
 
 /**
@@ -54,11 +56,36 @@ export const scoreCommand: CliCommand = {
     const config: Record<string, number> = {};
     for (const { field, flag } of CONFIG_FLAGS) {
       const text = values[flag];
-      if (typeof text === 'string') config[field] = Number(text);
+      if (typeof text !== 'string') continue;
+      config[field] = parseDecimal(text.trim());
+      if (Number.isNaN(config[field])) {
+        process.stderr.write(`fleetstream score: --${flag} must be a number, got '${text}'\n`);
+        return 2;
+      }
+    }
+    try {
+      parseAnomalyConfig(config);
+    } catch (error) {
+      // The settings name their fields (anomaly.warmupReadings); the user typed flags.
+      const message = (error as Error).message.replace(
+        /anomaly\.(\w+)/g,
+        (_, field: string) => `--${kebab(field)}`,
+      );
+      process.stderr.write(`fleetstream score: ${message}\n`);
+      return 2;
     }
     try {
       const input = typeof values.input === 'string' ? values.input : 0; // fd 0: stdin
-      const output = scoreSeries(parseSeriesCsv(readFileSync(input, 'utf8')), config);
+      const rows = parseSeriesCsv(readFileSync(input, 'utf8'));
+      const unreadable = rows.filter((row) => Number.isNaN(row.value));
+      if (unreadable.length > 0) {
+        const first = unreadable[0]!;
+        process.stderr.write(
+          `fleetstream score: ${unreadable.length} row(s) hold no finite number (first: line ${first.line}, ` +
+            `'${first.valueText}'); each is scored 0 and not learned from\n`,
+        );
+      }
+      const output = scoreSeries(rows, config);
       if (typeof values.output === 'string') writeFileSync(values.output, output);
       else process.stdout.write(output);
       return 0;

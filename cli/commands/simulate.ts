@@ -114,6 +114,7 @@ export const simulateCommand: CliCommand = {
     const stream = values.stream ?? DEFAULT_NAMES.stream;
     let overrides: SimulationOverrides;
     let config: ReturnType<typeof parseSimulationConfig>;
+    let groundTruth: FileGroundTruth | undefined;
     try {
       if (values.rate !== undefined && values['device-rate'] !== undefined) {
         throw new ConfigError('--rate and --device-rate exclude each other');
@@ -133,6 +134,11 @@ export const simulateCommand: CliCommand = {
       }
       if (values.aws && values.endpoint !== undefined)
         throw new ConfigError('--aws and --endpoint exclude each other');
+      for (const flag of ['endpoint', 'kinesis-endpoint'] as const) {
+        const url = values[flag];
+        if (url !== undefined && !URL.canParse(url))
+          throw new ConfigError(`--${flag} must be a URL, got '${url}'`);
+      }
       overrides = {
         ...(devices === undefined ? {} : { devices }),
         ...(rate === undefined ? {} : { rate }),
@@ -152,6 +158,8 @@ export const simulateCommand: CliCommand = {
         envelope: { region },
       };
       config = parseSimulationConfig(overrides);
+      groundTruth =
+        values['ground-truth'] === undefined ? undefined : new FileGroundTruth(values['ground-truth']);
     } catch (error) {
       process.stderr.write(`fleetstream simulate: ${(error as Error).message}\n`);
       return 2;
@@ -197,6 +205,10 @@ export const simulateCommand: CliCommand = {
         destination = await embeddedStack(bus, stream);
       }
     } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`fleetstream simulate: ${error.message}\n`);
+        return 2;
+      }
       process.stderr.write(
         `fleetstream simulate: could not reach the endpoints: ${(error as Error).message}\n`,
       );
@@ -219,9 +231,7 @@ export const simulateCommand: CliCommand = {
           stream: kinesisPort(destination.clients.kinesis, stream),
         },
         {
-          ...(values['ground-truth'] === undefined
-            ? {}
-            : { groundTruth: new FileGroundTruth(values['ground-truth']) }),
+          ...(groundTruth === undefined ? {} : { groundTruth }),
           signal: abort.signal,
           ...(values.quiet
             ? {}

@@ -9,7 +9,7 @@ import { type LocalModel, prepareLocalModel } from '../../pipeline/model.ts';
 import { progressWriter } from '../../pipeline/progress.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 import { composeSummary, renderSummary } from '../../pipeline/summary.ts';
-import { FAULT_PRESET_NAMES, type SimulationOverrides } from '../../sim/config.ts';
+import { FAULT_PRESET_NAMES, parseSimulationConfig, type SimulationOverrides } from '../../sim/config.ts';
 import { FileGroundTruth } from '../../sim/ground-truth.ts';
 import type { CliCommand } from '../command.ts';
 import { integerOption as integer, positiveOption as positive } from '../options.ts';
@@ -70,6 +70,7 @@ export const startCommand: CliCommand = {
     let shards: number;
     let workers: number;
     let values: ReturnType<typeof parse>['values'];
+    let groundTruth: FileGroundTruth | undefined;
     try {
       values = parse(argv).values;
       const faults = values.faults ?? 'default';
@@ -87,6 +88,13 @@ export const startCommand: CliCommand = {
           ? {}
           : { seed: /^\d+$/.test(values.seed) ? Number(values.seed) : values.seed }),
       };
+      // Checked here, before the stack starts, so a bad mix of flags costs no start-up.
+      parseSimulationConfig(simulation);
+      if (values['model-metrics'] !== undefined && values['model-dir'] === undefined) {
+        throw new ConfigError('--model-metrics needs --model-dir');
+      }
+      groundTruth =
+        values['ground-truth'] === undefined ? undefined : new FileGroundTruth(values['ground-truth']);
     } catch (error) {
       process.stderr.write(`fleetstream start: ${(error as Error).message}\n\n${usage}\n`);
       return 2;
@@ -143,9 +151,7 @@ export const startCommand: CliCommand = {
           shards,
           workers,
           signal: abort.signal,
-          ...(values['ground-truth'] === undefined
-            ? {}
-            : { groundTruth: new FileGroundTruth(values['ground-truth']) }),
+          ...(groundTruth === undefined ? {} : { groundTruth }),
           ...(quiet ? {} : { onProgress: (p) => progress.write(p) }),
           ...(model === undefined ? {} : { model: model.config }),
         },

@@ -61,7 +61,7 @@ export const trainModelCommand: CliCommand = {
         prefix: values.prefix,
         metrics: values.metrics?.split(',').map((m) => m.trim()),
         params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
-        maxObjects: integerOption('max-objects', values['max-objects']),
+        maxObjects: integerOption('max-objects', values['max-objects'], 1),
       });
       const path = await saveModel(values.output, forest);
       process.stdout.write(`${JSON.stringify({ model: path, params: forest.params, ...report })}\n`);

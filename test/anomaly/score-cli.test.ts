@@ -72,10 +72,31 @@ describe('fleetstream score', () => {
     assert.ok(scores.slice(350).some((s) => s > 0));
 
     const bad = fleetstream(['score', '--input', input, '--threshold', '2']);
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /CONFIG_INVALID: anomaly\.threshold/);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--threshold: must be in \(0, 1\)/);
+    const notANumber = fleetstream(['score', '--input', input, '--cooldown-readings', '0x10']);
+    assert.equal(notANumber.status, 2);
+    assert.match(notANumber.stderr, /--cooldown-readings must be a number, got '0x10'/);
     const noHeader = fleetstream(['score'], '2014-04-01 00:00:00,1\n');
     assert.equal(noHeader.status, 1);
     assert.match(noHeader.stderr, /SERIES_FORMAT/);
+  });
+
+  it('refuses timestamps that name no real instant, and says which values it could not read', () => {
+    for (const timestamp of ['2014-02-30 00:00:00', '5', '12/31/2014', '2014-04-01 24:00:00']) {
+      const result = fleetstream(['score'], `timestamp,value\n2014-04-01 00:00:00,1\n${timestamp},2\n`);
+      assert.equal(result.status, 1, timestamp);
+      assert.match(result.stderr, new RegExp(`SERIES_FORMAT: line 3: '${timestamp}' is not a timestamp`));
+    }
+    const values = ['1', 'abc', '0x10', '', '1e999', '-2.5e3'];
+    const rows = values.map((v, i) => `2014-04-01 00:0${i}:00,${v}`).join('\n');
+    const result = fleetstream(['score'], `timestamp,value\n${rows}\n`);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trimEnd().split('\n').length, values.length + 1, 'one row out per row in');
+    assert.match(result.stderr, /4 row\(s\) hold no finite number \(first: line 3, 'abc'\)/);
+    assert.deepEqual(
+      parseSeriesCsv(`timestamp,value\n${rows}\n`).map((row) => row.value),
+      [1, Number.NaN, Number.NaN, Number.NaN, Number.NaN, -2500],
+    );
   });
 });
