@@ -11,22 +11,36 @@ import { MODEL_REVIEW_METRICS } from '../models/review/model-review.ts';
  * modules that publish them where those exist).
  */
 
-/** Environment variables of the consumers (Fargate task and Lambda function). */
+/**
+ * Environment variables of the consumers (Fargate task and Lambda function) and of the correction
+ * functions (anomaly/correction/lambda/config.ts `correctionLambdaConfigFromEnv`).
+ */
 export const RUNTIME_ENV = {
   streamName: 'FLEETSTREAM_STREAM',
-  /** Bucket of the per-shard state snapshots (`state/<stream>/<shardId>/…`). */
+  /**
+   * Bucket of the per-shard state snapshots (`state/<stream>/<shardId>/…`); for the correction functions,
+   * the one bucket of every data class that has no bucket variable of its own (the local layout).
+   */
   stateBucket: 'FLEETSTREAM_BUCKET',
   resultsDeliveryStream: 'FLEETSTREAM_RESULTS_STREAM',
   rawDeliveryStream: 'FLEETSTREAM_RAW_STREAM',
   dlqUrl: 'FLEETSTREAM_DLQ_URL',
-  /** Where the consumers send correction requests. */
+  /** The correction request queue: the consumers send to it, the correction handler consumes it. */
   correctionsQueueUrl: 'FLEETSTREAM_CORRECTIONS_QUEUE_URL',
   /** The SageMaker endpoint the consumers consult on in-stream alarms. */
   modelEndpoint: 'FLEETSTREAM_MODEL_ENDPOINT',
-  /** Proposed for the correction handler and DLQ processor (issue 6). */
+  /** The correction DLQ (not the rejected-records DLQ): the handler sends to it, the DLQ processor consumes it. */
+  correctionsDlqUrl: 'FLEETSTREAM_CORRECTIONS_DLQ_URL',
+  /** The correction history table (at most one automatic correction per item). */
   correctionTable: 'FLEETSTREAM_CORRECTION_TABLE',
-  failuresBucket: 'FLEETSTREAM_FAILURES_BUCKET',
+  /** Results: the correction functions read old versions and write corrected ones. */
+  resultsBucket: 'FLEETSTREAM_RESULTS_BUCKET',
+  /** The raw archive the correction functions recalculate from. */
   rawBucket: 'FLEETSTREAM_RAW_BUCKET',
+  /** Failure storage, written by the DLQ processor. */
+  failuresBucket: 'FLEETSTREAM_FAILURES_BUCKET',
+  /** Attempts the DLQ processor gives a dead letter (receives included) before failure storage. */
+  correctionDlqMaxAttempts: 'FLEETSTREAM_CORRECTION_DLQ_MAX_ATTEMPTS',
 } as const;
 
 /**
@@ -53,8 +67,8 @@ export const METRIC_NAMES = {
   deliveryRetries: 'DeliveryRetries',
   anomalies: BATCH_METRICS.anomalies,
   /**
-   * Corrections that produced a new version, as the correction service counts them. Nothing publishes it
-   * in AWS until a correction handler is deployed (`correctionHandlerEntry`).
+   * Requests that ended healed, as the correction service counts them; published (EMF, no dimensions) by
+   * the correction handler and the DLQ processor functions after each invocation.
    */
   correctionsApplied: CORRECTION_METRICS.corrected,
   /** The model review, when a model is deployed (models/review/model-review.ts). */

@@ -1,7 +1,11 @@
 /**
- * Reads and writes the NDJSON objects of the data bucket. Firehose writes GZIP objects without a
+ * Reads and writes the NDJSON objects of the data bucket(s). Firehose writes GZIP objects without a
  * Content-Encoding header, so the reader looks at the bytes (gzip magic 1f 8b, RFC 1952) rather than the
  * metadata. Objects are immutable once delivered, so parsed objects are cached by key and ETag.
+ *
+ * Locally one bucket holds `results/`, `raw/` and `failures/`; the CDK stack gives each its own bucket
+ * (separate lifecycles and grants). A key's first path segment picks its bucket, so callers keep using
+ * the same keys and prefixes either way.
  */
 import { gunzipSync } from 'node:zlib';
 import {
@@ -25,15 +29,33 @@ export interface StoredObject {
   readonly size: number;
 }
 
+/** Buckets of the data classes, when they are not all in `bucket`. */
+export interface StoreBuckets {
+  /** `results/…`: versions read, corrected versions written. @default the store's `bucket` */
+  readonly results?: string;
+  /** `raw/…`: the raw archive, read to recalculate. @default the store's `bucket` */
+  readonly raw?: string;
+  /** `failures/…`: failure storage. @default the store's `bucket` */
+  readonly failures?: string;
+}
+
 export interface S3StoreOptions {
   readonly s3: S3Client;
+  /** Every key whose data class has no bucket of its own in `buckets` (all of them locally). */
   readonly bucket: string;
+  /** @default {} — everything in `bucket` */
+  readonly buckets?: StoreBuckets;
   /** Parsed objects kept in memory (least recently used goes first). @default 256 */
   readonly cacheObjects?: number;
 }
 
+/** Key roots that may live in a bucket of their own. */
+const ROOTS = ['results', 'raw', 'failures'] as const;
+
 export class S3Store {
   readonly bucket: string;
+  /** Bucket per key root, every root resolved (to `bucket` when it has none of its own). */
+  readonly buckets: Readonly<Record<(typeof ROOTS)[number], string>>;
   private readonly s3: S3Client;
   private readonly cache = new Map<string, readonly string[]>();
   private readonly cacheObjects: number;
@@ -41,7 +63,22 @@ export class S3Store {
   constructor(options: S3StoreOptions) {
     this.s3 = options.s3;
     this.bucket = options.bucket;
+    this.buckets = {
+      results: options.buckets?.results ?? options.bucket,
+      raw: options.buckets?.raw ?? options.bucket,
+      failures: options.buckets?.failures ?? options.bucket,
+    };
     this.cacheObjects = options.cacheObjects ?? 256;
+  }
+
+  /** The bucket holding `keyOrPrefix`: by its first path segment, else the default bucket. */
+  bucketOf(keyOrPrefix: string): string {
+    const slash = keyOrPrefix.indexOf('/');
+    // A bare root ('raw') names the same data class as 'raw/'.
+    const root = slash === -1 ? keyOrPrefix : keyOrPrefix.slice(0, slash);
+    return (ROOTS as readonly string[]).includes(root)
+      ? this.buckets[root as (typeof ROOTS)[number]]
+      : this.bucket;
   }
 
   async list(prefix: string): Promise<StoredObject[]> {
@@ -49,7 +86,11 @@ export class S3Store {
     let token: string | undefined;
     do {
       const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: this.bucketOf(prefix),
+          Prefix: prefix,
+          ContinuationToken: token,
+        }),
       );
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
@@ -66,7 +107,7 @@ export class S3Store {
   }
 
   async getBytes(key: string): Promise<Uint8Array> {
-    const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketOf(key), Key: key }));
     const bytes = await response.Body!.transformToByteArray();
     return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
   }
@@ -89,12 +130,17 @@ export class S3Store {
 
   async put(key: string, body: string, contentType = 'application/json'): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: this.bucketOf(key),
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+      }),
     );
   }
 
   async delete(key: string): Promise<void> {
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucketOf(key), Key: key }));
   }
 
   /** Lines of every object under the hour partitions `${root}/dt=…/hour=…/` covering [fromMs, toMs). */

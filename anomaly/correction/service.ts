@@ -28,7 +28,7 @@ import {
   sendDeadLetter,
 } from './queues.ts';
 import type { AnomalousReadings } from './recalculate.ts';
-import { S3Store } from './s3-store.ts';
+import { S3Store, type StoreBuckets } from './s3-store.ts';
 import { verifyWindows } from './verifier.ts';
 
 /** The run summary's `corrections` section. */
@@ -56,6 +56,8 @@ export interface CorrectionOptions {
   readonly config?: FleetConfig;
   /** @default 'fleetstream-data' */
   readonly bucket?: string;
+  /** Separate results, raw-archive and failure buckets (as the CDK stack deploys). @default all in `bucket` */
+  readonly buckets?: StoreBuckets;
   /** History table. @default 'fleetstream-corrections' */
   readonly table?: string;
   readonly queues?: CorrectionQueueNames;
@@ -72,9 +74,21 @@ export interface CorrectionOptions {
   /** Idle poll interval when both queues are empty, ms. @default 1000 */
   readonly pollIntervalMs?: number;
   readonly metrics?: Metrics;
+  /**
+   * Requests the stats remember (oldest forgotten first). A long-lived Lambda container sees requests
+   * without end; the stats then describe the most recent ones. @default unbounded
+   */
+  readonly maxTrackedRequests?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
+
+/**
+ * What became of one received message. `acknowledged`: it was settled (handled, dead-lettered or stored
+ * as a failure) and deleted from its queue. `postponed`: it stays queued, hidden for a while (busy
+ * claim, history table unavailable, DLQ backoff), and must come again.
+ */
+export type MessageDisposition = 'acknowledged' | 'postponed';
 
 export interface CorrectionClients {
   readonly sqs: SQSClient;
@@ -107,7 +121,11 @@ export class CorrectionService {
     this.options = options;
     this.config = options.config ?? parseFleetConfig();
     this.now = options.now ?? Date.now;
-    this.store = new S3Store({ s3: clients.s3, bucket: options.bucket ?? CORRECTION_NAMES.bucket });
+    this.store = new S3Store({
+      s3: clients.s3,
+      bucket: options.bucket ?? CORRECTION_NAMES.bucket,
+      ...(options.buckets === undefined ? {} : { buckets: options.buckets }),
+    });
     this.history = new CorrectionHistory(clients.dynamodb, options.table ?? CORRECTION_NAMES.table);
     this.handler = createCorrectionHandler({
       store: this.store,
@@ -160,7 +178,12 @@ export class CorrectionService {
     return batch.length;
   }
 
-  private async processRequest(received: Received): Promise<void> {
+  /**
+   * Handles one message of the request queue (from `receive` here, or from a Lambda SQS event). The
+   * message is deleted as soon as it is settled, so a later failure in the same batch cannot make SQS
+   * deliver it again and dead-letter it twice.
+   */
+  async processRequest(received: Received): Promise<MessageDisposition> {
     const parsed = parseCorrectionMessage(received.body);
     if (!parsed.ok) {
       await sendDeadLetter(this.sqs, this.urls.deadLetterQueueUrl, {
@@ -169,14 +192,14 @@ export class CorrectionService {
         error: { code: DeadLetterReason.MalformedRequest, message: parsed.message },
         nowMs: this.now(),
       });
-      this.states.set(`malformed:${received.messageId}`, 'dead-lettered');
+      this.track(`malformed:${received.messageId}`, 'dead-lettered');
       this.letterReasons.set(`malformed:${received.messageId}`, DeadLetterReason.MalformedRequest);
       await acknowledge(this.sqs, this.urls.queueUrl, received);
-      return;
+      return 'acknowledged';
     }
     const key = requestKey(parsed.value.request);
     if (!this.states.has(key)) {
-      this.states.set(key, 'pending');
+      this.track(key, 'pending');
       // Per request, not per receive: a busy request is received again and must not count twice.
       this.options.metrics?.count(CORRECTION_METRICS.requested);
     }
@@ -185,7 +208,7 @@ export class CorrectionService {
     if (outcome === undefined || outcome.status === 'busy') {
       // Another handler holds the claim (or the history table did not answer): SQS redelivers later.
       await postpone(this.sqs, this.urls.queueUrl, received, 5);
-      return;
+      return 'postponed';
     }
     if (outcome.status === 'dead-letter') {
       await sendDeadLetter(this.sqs, this.urls.deadLetterQueueUrl, {
@@ -201,6 +224,7 @@ export class CorrectionService {
       this.resolved(key, outcome);
     }
     await acknowledge(this.sqs, this.urls.queueUrl, received);
+    return 'acknowledged';
   }
 
   /** Receives one batch of dead letters: retry, back off, or store as a failure after the last attempt. */
@@ -210,7 +234,8 @@ export class CorrectionService {
     return batch.length;
   }
 
-  private async processDeadLetter(received: Received): Promise<void> {
+  /** Handles one message of the correction DLQ (from `receive` here, or from a Lambda SQS event). */
+  async processDeadLetter(received: Received): Promise<MessageDisposition> {
     const maxAttempts = this.options.maxDeadLetterAttempts ?? 5;
     const letter = parseDeadLetter(received.body);
     // A body that is not our dead letter was moved here by SQS's own redrive (a poison request).
@@ -231,7 +256,7 @@ export class CorrectionService {
       if (outcome !== undefined && outcome.status !== 'busy' && outcome.status !== 'dead-letter') {
         this.resolved(key, outcome);
         await acknowledge(this.sqs, this.urls.deadLetterQueueUrl, received);
-        return;
+        return 'acknowledged';
       }
       if (outcome?.status === 'dead-letter') {
         reason = outcome.reason;
@@ -249,7 +274,7 @@ export class CorrectionService {
         Math.min(900, base * 2 ** (received.receiveCount - 1)),
       );
       this.settle(key, 'dead-lettered');
-      return;
+      return 'postponed';
     }
     const storedAtMs = this.now();
     const history =
@@ -269,6 +294,7 @@ export class CorrectionService {
     this.settle(key, 'failed');
     this.options.metrics?.count(CORRECTION_METRICS.failures);
     await acknowledge(this.sqs, this.urls.deadLetterQueueUrl, received);
+    return 'acknowledged';
   }
 
   /** Runs the verifier over [fromMs, toMs) and queues a MISMATCH request per differing window. */
@@ -342,7 +368,19 @@ export class CorrectionService {
     if (this.states.get(key) === 'corrected') return;
     if (state === 'dead-lettered' && this.states.get(key) !== 'dead-lettered')
       this.options.metrics?.count(CORRECTION_METRICS.deadLettered);
+    this.track(key, state);
+  }
+
+  private track(key: string, state: Final): void {
     this.states.set(key, state);
+    const limit = this.options.maxTrackedRequests ?? Number.POSITIVE_INFINITY;
+    // Maps iterate in insertion order: the first key is the oldest request.
+    while (this.states.size > limit) {
+      const oldest = this.states.keys().next().value as string;
+      this.states.delete(oldest);
+      this.reasons.delete(oldest);
+      this.letterReasons.delete(oldest);
+    }
   }
 }
 

@@ -31,6 +31,8 @@ Options:
   --reason CODE            only this dead-letter reason (e.g. ALREADY_CORRECTED, RESULT_NOT_FOUND)
   --force                  redrive: allow a further correction of an already corrected item
   --bucket NAME            data bucket (default ${CORRECTION_NAMES.bucket})
+  --failures-bucket NAME   failure storage when in a bucket of its own, as the CDK stack deploys it
+                           (its FailuresBucket output; default --bucket)
   --table NAME             history table (default ${CORRECTION_NAMES.table})
   --json                   print JSON instead of text
 
@@ -138,6 +140,7 @@ async function runCorrections(argv: string[]): Promise<number> {
       reason: { type: 'string' },
       force: { type: 'boolean' },
       bucket: { type: 'string' },
+      'failures-bucket': { type: 'string' },
       table: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -150,7 +153,13 @@ async function runCorrections(argv: string[]): Promise<number> {
   }
   const clients = clientsFrom(values);
   try {
-    const store = new S3Store({ s3: clients.s3, bucket: values.bucket ?? CORRECTION_NAMES.bucket });
+    const store = new S3Store({
+      s3: clients.s3,
+      bucket: values.bucket ?? CORRECTION_NAMES.bucket,
+      ...(values['failures-bucket'] === undefined
+        ? {}
+        : { buckets: { failures: values['failures-bucket'] } }),
+    });
     const nowMs = Date.now();
     const json = values.json === true;
     switch (action) {

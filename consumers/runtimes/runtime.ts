@@ -16,6 +16,7 @@ import { createS3SnapshotStore, type S3SnapshotStore } from '../leases/snapshot-
 import { createFirehoseSink } from '../sinks/firehose-sink.ts';
 import type { Sinks } from '../sinks/ports.ts';
 import { createSqsDlqSink } from '../sinks/sqs-dlq-sink.ts';
+import { endpointsFromEnv, nonEmpty } from './env.ts';
 
 export interface RuntimeConfig {
   /** Env `AWS_REGION`. @default 'us-east-1' */
@@ -60,31 +61,7 @@ export interface ModelRuntimeConfig {
   readonly timeoutMs: number;
 }
 
-const ENDPOINT_SERVICES: readonly AwsServiceName[] = [
-  'kinesis',
-  'dynamodb',
-  's3',
-  'firehose',
-  'sqs',
-  'sagemakerRuntime',
-];
-
-function nonEmpty(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
-  const value = env[name];
-  if (value === undefined) return fallback;
-  if (value.trim() === '') throw new ConfigError(`${name} is set but empty`);
-  return value;
-}
-
 export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  const endpoints: Partial<Record<AwsServiceName, string>> = {};
-  for (const service of ENDPOINT_SERVICES) {
-    const value = env[`FLEETSTREAM_ENDPOINT_${service.toUpperCase()}`];
-    if (value === undefined) continue;
-    if (!/^https?:\/\//.test(value))
-      throw new ConfigError(`FLEETSTREAM_ENDPOINT_${service.toUpperCase()} must be a URL`);
-    endpoints[service] = value;
-  }
   return {
     region: nonEmpty(env, 'AWS_REGION', 'us-east-1'),
     streamName: nonEmpty(env, 'FLEETSTREAM_STREAM', DEFAULT_NAMES.stream),
@@ -97,7 +74,7 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
       env.FLEETSTREAM_CORRECTIONS_QUEUE_URL === undefined
         ? undefined
         : nonEmpty(env, 'FLEETSTREAM_CORRECTIONS_QUEUE_URL', ''),
-    endpoints,
+    endpoints: endpointsFromEnv(env),
     model: modelConfigFromEnv(env),
   };
 }
