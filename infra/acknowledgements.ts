@@ -124,22 +124,30 @@ export function acknowledgeFindings(stack: FleetstreamStack): void {
   }
 
   const { correctionHandler, dlqProcessor } = stack.corrections;
-  if (correctionHandler) {
+  for (const fn of [correctionHandler, dlqProcessor]) {
     acknowledgeBucketGrant(
-      correctionHandler.role,
+      fn.role,
       stack.lake.rawBucket,
       READ,
-      'The correction handler reads the raw archive to recalculate a result.',
+      'The correction functions read the raw archive (raw/) to recalculate a result.',
+      'raw/*',
     );
-  }
-  if (dlqProcessor) {
     acknowledgeBucketGrant(
-      dlqProcessor.role,
-      stack.lake.failuresBucket,
-      ['s3:Abort*'],
-      'The DLQ processor writes failure records (PutObject, multipart abort) under failures/.',
+      fn.role,
+      stack.lake.resultsBucket,
+      [...READ, 's3:Abort*'],
+      'The correction functions read a result’s versions and write its corrected version (results/); ' +
+        'old versions are never overwritten or deleted.',
+      'results/*',
     );
   }
+  acknowledgeBucketGrant(
+    dlqProcessor.role,
+    stack.lake.failuresBucket,
+    ['s3:Abort*'],
+    'The DLQ processor writes failure records (PutObject, multipart abort) under failures/.',
+    'failures/*',
+  );
 
   if (stack.model) {
     const policy = child(stack.model.role, 'DefaultPolicy');

@@ -14,8 +14,11 @@
  * | `alarmEmail`             | e-mail subscribed to the alarm topic                | none           |
  * | `removalPolicy`          | `retain` or `destroy` (stateful resources)          | `retain`       |
  * | `maxTasks`               | Fargate scaling ceiling                             | 4              |
- * | `correctionHandlerEntry` | correction handler module, repo-relative            | not deployed   |
- * | `dlqProcessorEntry`      | DLQ processor module, repo-relative                 | not deployed   |
+ * | `correctionHandlerEntry` | correction handler module, repo-relative            | see below      |
+ * | `dlqProcessorEntry`      | DLQ processor module, repo-relative                 | see below      |
+ *
+ * Both correction functions are always deployed; the defaults are the repository's own entries,
+ * `anomaly/correction/lambda/request-handler.ts` and `anomaly/correction/lambda/dlq-processor.ts`.
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';

@@ -51,9 +51,15 @@ export interface FleetstreamStackProps extends StackProps {
   readonly fargate?: FargateConsumerOptions;
   /** @default {} */
   readonly lambda?: LambdaConsumerOptions;
-  /** @default none — the correction handler is not deployed */
+  /**
+   * Module (exporting `handler`) of the correction handler on the request queue.
+   * @default anomaly/correction/lambda/request-handler.ts in the repository
+   */
   readonly correctionHandlerEntry?: string;
-  /** @default none — the DLQ processor is not deployed */
+  /**
+   * Module (exporting `handler`) of the DLQ processor on the correction DLQ.
+   * @default anomaly/correction/lambda/dlq-processor.ts in the repository
+   */
   readonly dlqProcessorEntry?: string;
 }
 
@@ -97,8 +103,9 @@ export class FleetstreamStack extends Stack {
     this.lake = new ResultsLake(this, 'Lake', { encryptionKey: dataKey, removalPolicy });
     this.corrections = new Corrections(this, 'Corrections', {
       encryptionKey: dataKey,
-      failuresBucket: this.lake.failuresBucket,
+      resultsBucket: this.lake.resultsBucket,
       rawBucket: this.lake.rawBucket,
+      failuresBucket: this.lake.failuresBucket,
       correctionHandlerEntry: props.correctionHandlerEntry,
       dlqProcessorEntry: props.dlqProcessorEntry,
       removalPolicy,
@@ -131,6 +138,7 @@ export class FleetstreamStack extends Stack {
       mustStayEmpty: [
         this.ingest.targetDeadLetterQueue,
         this.corrections.poisonQueue,
+        this.corrections.correctionPoisonQueue,
         ...(this.consumers.onFailureQueue ? [this.consumers.onFailureQueue] : []),
       ],
       alarmEmail: props.alarmEmail,
@@ -143,6 +151,10 @@ export class FleetstreamStack extends Stack {
     new CfnOutput(this, 'RawBucket', { value: this.lake.rawBucket.bucketName });
     new CfnOutput(this, 'FailuresBucket', { value: this.lake.failuresBucket.bucketName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.corrections.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'CorrectionsQueueUrl', { value: this.corrections.correctionsQueue.queueUrl });
+    new CfnOutput(this, 'CorrectionDeadLetterQueueUrl', {
+      value: this.corrections.correctionDeadLetterQueue.queueUrl,
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn });
 
     acknowledgeFindings(this);

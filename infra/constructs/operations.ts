@@ -120,7 +120,7 @@ export class Operations extends Construct {
       threshold: props.deadLetterBacklogThreshold ?? 1000,
       evaluationPeriods: 5,
       description:
-        'Rejected records pile up in the DLQ: the DLQ processor is not keeping up or not deployed.',
+        'Rejected records pile up in the DLQ: a producer sends bad data (see the reason codes) or nobody reads it.',
     });
     props.mustStayEmpty.forEach((queue, index) => {
       this.alarm(

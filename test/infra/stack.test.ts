@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { CORRECTION_NAMES } from '../../anomaly/correction/names.ts';
 import { PARTITION_KEY_QUERIES, S3_PREFIXES } from '../../consumers/contract/layout.ts';
 import {
   DEFAULT_NAMES,
@@ -283,6 +284,132 @@ describe('state and queues', () => {
   });
 });
 
+describe('correction functions (deployed by default)', () => {
+  /** Logical id of the queue with this name. */
+  function queueId(template: Template, name: string): string {
+    const found = resourcesOf(template, 'AWS::SQS::Queue').find(([, q]) => q.Properties?.QueueName === name);
+    assert.ok(found, `queue ${name}`);
+    return found[0];
+  }
+  const redriveTarget = (template: Template, name: string) =>
+    resourcesOf(template, 'AWS::SQS::Queue').find(([, q]) => q.Properties?.QueueName === name)?.[1].Properties
+      ?.RedrivePolicy;
+
+  it('keeps the request queue, its own correction DLQ and poison queue apart from the rejected-records DLQ', () => {
+    const t = synth.fargate;
+    assert.deepEqual(redriveTarget(t, CORRECTION_NAMES.queue), {
+      deadLetterTargetArn: { 'Fn::GetAtt': [queueId(t, CORRECTION_NAMES.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    // The DLQ processor's 5 attempts, plus as many receives again for invocations that failed.
+    assert.deepEqual(redriveTarget(t, CORRECTION_NAMES.deadLetterQueue), {
+      deadLetterTargetArn: {
+        'Fn::GetAtt': [queueId(t, `${CORRECTION_NAMES.deadLetterQueue}-poison`), 'Arn'],
+      },
+      maxReceiveCount: 10,
+    });
+    assert.deepEqual(redriveTarget(t, DEFAULT_NAMES.dlq), {
+      deadLetterTargetArn: { 'Fn::GetAtt': [queueId(t, `${DEFAULT_NAMES.dlq}-poison`), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const mustStayEmpty = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([id]) =>
+      id.startsWith('OperationsNotEmpty'),
+    );
+    assert.ok(
+      mustStayEmpty.some(([, alarm]) =>
+        JSON.stringify(alarm.Properties?.Dimensions).includes(
+          queueId(t, `${CORRECTION_NAMES.deadLetterQueue}-poison`),
+        ),
+      ),
+      'an alarm on the correction poison queue',
+    );
+  });
+
+  it('feeds the correction handler from the request queue and the DLQ processor from the correction DLQ', () => {
+    const t = synth.fargate;
+    const functions = resourcesOf(t, 'AWS::Lambda::Function');
+    const functionId = (prefix: string): string => {
+      const found = functions.filter(([id]) => id.startsWith(prefix));
+      assert.equal(found.length, 1, prefix);
+      return found[0]![0];
+    };
+    const handler = functionId('CorrectionsCorrectionHandlerFunction');
+    const processor = functionId('CorrectionsDlqProcessorFunction');
+    const mappings = resourcesOf(t, 'AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties ?? {});
+    const fed = Object.fromEntries(
+      mappings.map((m) => [
+        (m.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0],
+        (m.FunctionName as { Ref: string }).Ref,
+      ]),
+    );
+    assert.deepEqual(fed, {
+      [queueId(t, CORRECTION_NAMES.queue)]: handler,
+      [queueId(t, CORRECTION_NAMES.deadLetterQueue)]: processor,
+    });
+    for (const mapping of mappings) {
+      assert.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures']);
+      assert.equal(mapping.BatchSize, 10);
+    }
+
+    const ref = (prefix: string, type: string) => {
+      const found = resourcesOf(t, type).find(([id]) => id.startsWith(prefix));
+      assert.ok(found, prefix);
+      return { Ref: found[0] };
+    };
+    const environment = {
+      [RUNTIME_ENV.correctionsQueueUrl]: { Ref: queueId(t, CORRECTION_NAMES.queue) },
+      [RUNTIME_ENV.correctionsDlqUrl]: { Ref: queueId(t, CORRECTION_NAMES.deadLetterQueue) },
+      [RUNTIME_ENV.correctionTable]: ref('CorrectionsCorrectionTable', 'AWS::DynamoDB::Table'),
+      [RUNTIME_ENV.resultsBucket]: ref('LakeResults', 'AWS::S3::Bucket'),
+      [RUNTIME_ENV.rawBucket]: ref('LakeRaw', 'AWS::S3::Bucket'),
+      [RUNTIME_ENV.failuresBucket]: ref('LakeFailures', 'AWS::S3::Bucket'),
+      [RUNTIME_ENV.correctionDlqMaxAttempts]: '5',
+    };
+    for (const id of [handler, processor]) {
+      const props = functions.find(([fid]) => fid === id)?.[1].Properties ?? {};
+      assert.deepEqual((props.Environment as { Variables: unknown }).Variables, environment, id);
+      assert.equal(props.Handler, 'index.handler', id);
+    }
+  });
+
+  it('points the consumers’ correction requests at the request queue', () => {
+    const [, task] = resourcesOf(synth.fargate, 'AWS::ECS::TaskDefinition')[0]!;
+    const containers = task.Properties?.ContainerDefinitions as { Environment: { Name: string }[] }[];
+    assert.deepEqual(
+      containers[0]?.Environment.find((v) => v.Name === RUNTIME_ENV.correctionsQueueUrl),
+      {
+        Name: RUNTIME_ENV.correctionsQueueUrl,
+        Value: { Ref: queueId(synth.fargate, CORRECTION_NAMES.queue) },
+      },
+    );
+    synth.lambda.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [RUNTIME_ENV.streamName]: Match.anyValue(),
+          [RUNTIME_ENV.correctionsQueueUrl]: { Ref: queueId(synth.lambda, CORRECTION_NAMES.queue) },
+        }),
+      },
+    });
+  });
+
+  it('grants each function only the buckets and prefixes it uses', () => {
+    const t = synth.fargate;
+    const grants = (rolePrefix: string): string => {
+      const policies = resourcesOf(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(rolePrefix));
+      assert.equal(policies.length, 1, rolePrefix);
+      return JSON.stringify(policies[0]![1].Properties?.PolicyDocument);
+    };
+    const handler = grants('CorrectionsCorrectionHandlerRoleDefaultPolicy');
+    const processor = grants('CorrectionsDlqProcessorRoleDefaultPolicy');
+    for (const policy of [handler, processor]) {
+      assert.ok(policy.includes('/results/*') && policy.includes('/raw/*'), 'results and raw prefixes');
+      assert.ok(!policy.includes('s3:DeleteObject'), 'old versions are never deleted');
+    }
+    assert.ok(!handler.includes('/failures/*'), 'the handler does not write failures');
+    assert.ok(processor.includes('/failures/*'), 'the DLQ processor writes failures');
+  });
+});
+
 describe('Fargate consumer (default)', () => {
   it('runs the KCL daemon with polling retrieval from the trim horizon', () => {
     synth.fargate.hasResourceProperties('AWS::ECS::TaskDefinition', {
@@ -345,7 +472,10 @@ describe('Fargate consumer (default)', () => {
   });
 
   it('has no Lambda consumer', () => {
-    synth.fargate.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    const kinesisMappings = resourcesOf(synth.fargate, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, mapping]) => mapping.Properties?.StartingPosition !== undefined,
+    );
+    assert.deepEqual(kinesisMappings, []);
   });
 });
 
@@ -396,15 +526,16 @@ describe('operations', () => {
 
   it('notifies the encrypted alarm topic from every pipeline alarm', () => {
     for (const [variant, count] of [
-      [synth.fargate, 7],
-      [synth.lambda, 9],
+      [synth.fargate, 8],
+      [synth.lambda, 10],
     ] as const) {
       const topics = resourcesOf(variant, 'AWS::SNS::Topic');
       assert.equal(topics.length, 1);
       const [topicId, topic] = topics[0]!;
       assert.ok(topic.Properties?.KmsMasterKeyId, 'topic encrypted');
       const alarms = operationsAlarms(variant);
-      // iterator age, processing errors, DLQ backlog, must-stay-empty queues (+ Lambda on-failure), 2 deliveries,
+      // iterator age, processing errors, DLQ backlog, must-stay-empty queues (EventBridge target DLQ, the two
+      // poison queues, + Lambda on-failure), 2 deliveries,
       // and the model endpoint where a model is deployed (the Lambda variant)
       assert.equal(alarms.length, count);
       for (const [id, alarm] of alarms)

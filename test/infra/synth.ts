@@ -1,7 +1,8 @@
 /**
  * Synthesizes the two stack variants the infrastructure tests check, once per test file: the default
- * (Fargate KCL consumer) and the fully-optioned one (Lambda consumer, correction handler, DLQ processor,
- * SageMaker endpoint). cdk-nag runs on both; app.synth() throws on any unacknowledged finding.
+ * (Fargate KCL consumer, the repository's correction functions) and the fully-optioned one (Lambda
+ * consumer, correction handler and DLQ processor entries overridden, SageMaker endpoint). cdk-nag runs on
+ * both; app.synth() throws on any unacknowledged finding.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
