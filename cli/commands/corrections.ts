@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { listFailures, readFailure } from '../../anomaly/correction/failures.ts';
 import { CorrectionHistory } from '../../anomaly/correction/history.ts';
+import { resolveQueueUrls } from '../../anomaly/correction/lambda/config.ts';
 import { parseDeadLetter, requestKey } from '../../anomaly/correction/messages.ts';
 import { CORRECTION_NAMES } from '../../anomaly/correction/names.ts';
 import { ensureCorrectionQueues, postpone, type Received, receive } from '../../anomaly/correction/queues.ts';
@@ -152,6 +153,12 @@ async function runCorrections(argv: string[]): Promise<number> {
     return action === undefined && values.help !== true ? 2 : 0;
   }
   const clients = clientsFrom(values);
+  // In AWS the queues are the CDK's: look them up (an operator need not be allowed to create queues, and
+  // CreateQueue with other attributes than the deployed ones fails). Locally they may not exist yet.
+  const queues = () =>
+    values.aws === true
+      ? resolveQueueUrls(clients.sqs, { queueUrl: undefined, deadLetterQueueUrl: undefined })
+      : ensureCorrectionQueues(clients.sqs);
   try {
     const store = new S3Store({
       s3: clients.s3,
@@ -164,7 +171,7 @@ async function runCorrections(argv: string[]): Promise<number> {
     const json = values.json === true;
     switch (action) {
       case 'dlq': {
-        const { deadLetterQueueUrl } = await ensureCorrectionQueues(clients.sqs);
+        const { deadLetterQueueUrl } = await queues();
         const rows = await peekDeadLetters(clients, deadLetterQueueUrl);
         print(
           values.reason === undefined ? rows : rows.filter((r) => r.reason === values.reason),
@@ -202,7 +209,7 @@ async function runCorrections(argv: string[]): Promise<number> {
       }
       case 'redrive': {
         if (ids.length === 0) throw new ConfigError('redrive: give at least one failure key or request id');
-        const { queueUrl, deadLetterQueueUrl } = await ensureCorrectionQueues(clients.sqs);
+        const { queueUrl, deadLetterQueueUrl } = await queues();
         const options = { force: values.force === true, nowMs };
         const wanted = new Set(ids);
         const moved: string[] = [];
