@@ -20,7 +20,7 @@ import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
 import type { ReadingSpec } from '../core/fixtures.ts';
-import { type Harness, readings, startHarness, toRecords } from './harness.ts';
+import { captureStdout, type Harness, readings, startHarness, toRecords } from './harness.ts';
 
 const T0 = Date.parse('2026-11-23T12:00:00.000Z');
 const MINUTE = 60_000;
@@ -239,23 +239,8 @@ describe('automatic correction on the embedded stack', () => {
       endpoints: h.stack.endpoints,
       credentials: h.stack.credentials,
     });
-    const cli = async (...args: string[]): Promise<{ code: number; out: string }> => {
-      let out = '';
-      const write = process.stdout.write;
-      // The CLI writes strings; the test runner's own (binary) reports pass through untouched.
-      process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-        if (typeof chunk !== 'string')
-          return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-        out += chunk;
-        return true;
-      }) as typeof process.stdout.write;
-      try {
-        const code = await correctionsCommand.run([...args, '--stack', stackLine]);
-        return { code, out };
-      } finally {
-        process.stdout.write = write;
-      }
-    };
+    const cli = (...args: string[]) =>
+      captureStdout(() => correctionsCommand.run([...args, '--stack', stackLine]));
     const resultId = `dev-spike:w:${T0 + 30 * MINUTE}`;
     const listed = await cli('failures', '--json');
     assert.equal(listed.code, 0);

@@ -103,3 +103,23 @@ export function toRecords(specs: readonly ReadingSpec[]): StreamRecord[] {
 }
 
 export { envelope };
+
+/**
+ * Runs a CLI command in this process and returns its exit code and what it wrote to stdout. The CLI writes
+ * strings; the test runner's own (binary) reports pass through untouched.
+ */
+export async function captureStdout(run: () => Promise<number>): Promise<{ code: number; out: string }> {
+  let out = '';
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string')
+      return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+    out += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    return { code: await run(), out };
+  } finally {
+    process.stdout.write = write;
+  }
+}

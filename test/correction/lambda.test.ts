@@ -44,7 +44,7 @@ import { createFirehoseSink } from '../../consumers/sinks/firehose-sink.ts';
 import { RUNTIME_ENV } from '../../infra/names.ts';
 import { ensureBucket, ensureDeliveryStream, ensureTable } from '../../local/resources.ts';
 import { type EmbeddedLocalStack, localClientsConfig, startLocalStack } from '../../local/stack.ts';
-import { readings, toRecords } from './harness.ts';
+import { captureStdout, readings, toRecords } from './harness.ts';
 
 const T0 = Date.parse('2026-11-23T12:00:00.000Z');
 const MINUTE = 60_000;
@@ -362,18 +362,8 @@ describe('correction functions on SQS event sources', () => {
       endpoints: stack.endpoints,
       credentials: stack.credentials,
     });
-    let out = '';
-    const write = process.stdout.write;
-    // The CLI writes strings; the test runner's own (binary) reports pass through untouched.
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (typeof chunk !== 'string')
-        return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-      out += chunk;
-      return true;
-    }) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await correctionsCommand.run([
+    const { code, out } = await captureStdout(() =>
+      correctionsCommand.run([
         'failures',
         '--json',
         '--stack',
@@ -382,10 +372,8 @@ describe('correction functions on SQS event sources', () => {
         DEFAULT_BUCKET,
         '--failures-bucket',
         BUCKETS.failures,
-      ]);
-    } finally {
-      process.stdout.write = write;
-    }
+      ]),
+    );
     assert.equal(code, 0, out);
     const rows = JSON.parse(out) as { reason: string }[];
     assert.deepEqual(rows.map((r) => r.reason).sort(), [
