@@ -71,6 +71,8 @@ export const METRIC_NAMES = {
    * the correction handler and the DLQ processor functions after each invocation.
    */
   correctionsApplied: CORRECTION_METRICS.corrected,
+  /** Dead letters the DLQ processor stored as failures after its last attempt (same functions, same form). */
+  correctionFailures: CORRECTION_METRICS.failures,
   /** The model review, when a model is deployed (models/review/model-review.ts). */
   model: MODEL_REVIEW_METRICS,
 } as const;

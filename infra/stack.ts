@@ -135,6 +135,7 @@ export class FleetstreamStack extends Stack {
       consumerErrors: this.consumers.errorMetric,
       deliveryStreams: [this.lake.resultsDeliveryStream, this.lake.rawDeliveryStream],
       deadLetterQueue: this.corrections.deadLetterQueue,
+      correctionDeadLetterQueue: this.corrections.correctionDeadLetterQueue,
       mustStayEmpty: [
         this.ingest.targetDeadLetterQueue,
         this.corrections.poisonQueue,

@@ -30,6 +30,12 @@ export interface OperationsProps {
   /** Queues whose every message means something was not processed. */
   readonly mustStayEmpty: readonly sqs.IQueue[];
   /**
+   * Correction requests the handler could not complete, waiting for the DLQ processor's retries: charted
+   * beside the other queues. What the retries cannot heal is alarmed through `CorrectionFailures`.
+   * @default none
+   */
+  readonly correctionDeadLetterQueue?: sqs.IQueue;
+  /**
    * Alarm when consumers are this far behind for three consecutive minutes.
    * @default Duration.minutes(5)
    */
@@ -85,6 +91,14 @@ export class Operations extends Construct {
       statistic: 'Sum',
       period: Duration.minutes(1),
     });
+    // Dead letters the DLQ processor gave up on and stored under failures/: each needs a person.
+    const correctionFailures = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRIC_NAMES.correctionFailures,
+      label: 'corrections stored as failures',
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
     const anomalyRate = new cloudwatch.MathExpression({
       expression: 'IF(records > 0, 100 * anomalies / records, 0)',
       usingMetrics: { anomalies, records: recordsIn },
@@ -122,6 +136,13 @@ export class Operations extends Construct {
       description:
         'Rejected records pile up in the DLQ: a producer sends bad data (see the reason codes) or nobody reads it.',
     });
+    this.alarm('CorrectionFailures', correctionFailures, {
+      threshold: 0,
+      evaluationPeriods: 1,
+      description:
+        'Results that could not heal themselves were stored under failures/corrections/ after their last retry: ' +
+        'see `fleetstream corrections failures`.',
+    });
     props.mustStayEmpty.forEach((queue, index) => {
       this.alarm(
         `NotEmpty${index}`,
@@ -155,11 +176,24 @@ export class Operations extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Anomaly rate', left: [anomalyRate], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Corrections', left: [corrections], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Corrections',
+        left: [corrections],
+        right: [correctionFailures],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Queue depth',
         left: [
           dlqDepth,
+          ...(props.correctionDeadLetterQueue === undefined
+            ? []
+            : [
+                props.correctionDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                  statistic: 'Maximum',
+                  period: Duration.minutes(1),
+                }),
+              ]),
           ...props.mustStayEmpty.map((queue) =>
             queue.metricApproximateNumberOfMessagesVisible({
               statistic: 'Maximum',

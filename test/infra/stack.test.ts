@@ -526,16 +526,16 @@ describe('operations', () => {
 
   it('notifies the encrypted alarm topic from every pipeline alarm', () => {
     for (const [variant, count] of [
-      [synth.fargate, 8],
-      [synth.lambda, 10],
+      [synth.fargate, 9],
+      [synth.lambda, 11],
     ] as const) {
       const topics = resourcesOf(variant, 'AWS::SNS::Topic');
       assert.equal(topics.length, 1);
       const [topicId, topic] = topics[0]!;
       assert.ok(topic.Properties?.KmsMasterKeyId, 'topic encrypted');
       const alarms = operationsAlarms(variant);
-      // iterator age, processing errors, DLQ backlog, must-stay-empty queues (EventBridge target DLQ, the two
-      // poison queues, + Lambda on-failure), 2 deliveries,
+      // iterator age, processing errors, DLQ backlog, correction failures, must-stay-empty queues
+      // (EventBridge target DLQ, the two poison queues, + Lambda on-failure), 2 deliveries,
       // and the model endpoint where a model is deployed (the Lambda variant)
       assert.equal(alarms.length, count);
       for (const [id, alarm] of alarms)
@@ -560,6 +560,24 @@ describe('operations', () => {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Threshold: 1000,
+    });
+    // What the correction loop could not heal: the metric the DLQ processor publishes (no dimensions).
+    synth.fargate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: [
+        Match.objectLike({
+          MetricStat: {
+            Metric: {
+              Namespace: 'Fleetstream',
+              MetricName: 'CorrectionFailures',
+              Dimensions: Match.absent(),
+            },
+            Period: 300,
+            Stat: 'Sum',
+          },
+        }),
+      ],
     });
     const deliveryAlarms = operationsAlarms(synth.fargate).filter(
       // The label is a token (the stream's name), so CDK renders these alarms in the `Metrics` form.
