@@ -131,6 +131,8 @@ export const correctionsCommand: CliCommand = {
   },
 };
 
+const ACTIONS = ['dlq', 'failures', 'show', 'redrive'];
+
 async function runCorrections(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -148,9 +150,15 @@ async function runCorrections(argv: string[]): Promise<number> {
     },
   });
   const [action, ...ids] = positionals;
-  if (values.help === true || action === undefined) {
+  if (values.help === true) {
     process.stdout.write(`${USAGE}\n`);
-    return action === undefined && values.help !== true ? 2 : 0;
+    return 0;
+  }
+  if (action === undefined || !ACTIONS.includes(action)) {
+    process.stderr.write(
+      `${action === undefined ? 'fleetstream corrections: say what to do' : `fleetstream corrections: unknown action '${action}'`}\n\n${USAGE}\n`,
+    );
+    return 2;
   }
   const clients = clientsFrom(values);
   // In AWS the queues are the CDK's: look them up (an operator need not be allowed to create queues, and

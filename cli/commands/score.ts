@@ -85,6 +85,15 @@ export const scoreCommand: CliCommand = {
             `'${first.valueText}'); each is scored 0 and not learned from\n`,
         );
       }
+      const backwards = rows.findIndex((row, i) => i > 0 && row.tsMs < rows[i - 1]!.tsMs);
+      if (backwards > 0) {
+        // Scored in file order all the same, as the stream scores in arrival order; the seasonal part and
+        // the rate detector assume time moves forward, so say so.
+        process.stderr.write(
+          `fleetstream score: timestamps go back in time (first: line ${rows[backwards]!.line}); ` +
+            'rows are scored in file order\n',
+        );
+      }
       const output = scoreSeries(rows, config);
       if (typeof values.output === 'string') writeFileSync(values.output, output);
       else process.stdout.write(output);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
+import { MAX_DIMENSIONS, MAX_SAMPLES, MAX_SEED, MAX_TREES } from '../../models/rcf/params.ts';
 import { saveModel } from '../../models/serving/model-dir.ts';
 import { trainFromArchive } from '../../models/training/archive.ts';
 import type { CliCommand } from '../command.ts';
@@ -50,10 +51,15 @@ export const trainModelCommand: CliCommand = {
     });
     try {
       const params = {
-        num_trees: integerOption('num-trees', values['num-trees']),
-        num_samples_per_tree: integerOption('num-samples-per-tree', values['num-samples-per-tree']),
-        shingle_size: integerOption('shingle-size', values['shingle-size']),
-        seed: integerOption('seed', values.seed),
+        num_trees: integerOption('num-trees', values['num-trees'], 1, MAX_TREES),
+        num_samples_per_tree: integerOption(
+          'num-samples-per-tree',
+          values['num-samples-per-tree'],
+          1,
+          MAX_SAMPLES,
+        ),
+        shingle_size: integerOption('shingle-size', values['shingle-size'], 1, MAX_DIMENSIONS),
+        seed: integerOption('seed', values.seed, 0, MAX_SEED),
       };
       const { forest, report } = await trainFromArchive({
         s3: clients.s3,

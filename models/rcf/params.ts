@@ -40,8 +40,9 @@ export interface ForestParams {
 }
 
 export const MAX_DIMENSIONS = 1024;
-const MAX_TREES = 10_000;
-const MAX_SAMPLES = 1 << 16;
+export const MAX_TREES = 10_000;
+export const MAX_SAMPLES = 1 << 16;
+export const MAX_SEED = 0xffffffff;
 
 function integerIn(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -68,6 +69,6 @@ export function resolveForestParams(input: Partial<ForestParams> = {}): ForestPa
   if (!Number.isFinite(time_decay) || time_decay < 0) {
     throw new ConfigError(`time_decay must be a finite number >= 0, got ${time_decay}`);
   }
-  const seed = integerIn('seed', input.seed ?? 42, 0, 0xffffffff);
+  const seed = integerIn('seed', input.seed ?? 42, 0, MAX_SEED);
   return { feature_dim, shingle_size, num_trees, num_samples_per_tree, time_decay, seed };
 }

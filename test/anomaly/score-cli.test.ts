@@ -94,6 +94,10 @@ describe('fleetstream score', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trimEnd().split('\n').length, values.length + 1, 'one row out per row in');
     assert.match(result.stderr, /4 row\(s\) hold no finite number \(first: line 3, 'abc'\)/);
+    assert.doesNotMatch(result.stderr, /back in time/);
+    const backwards = fleetstream(['score'], `timestamp,value\n${rows}\n2014-04-01 00:01:30,1\n`);
+    assert.equal(backwards.status, 0, backwards.stderr);
+    assert.match(backwards.stderr, /timestamps go back in time \(first: line 8\)/);
     assert.deepEqual(
       parseSeriesCsv(`timestamp,value\n${rows}\n`).map((row) => row.value),
       [1, Number.NaN, Number.NaN, Number.NaN, Number.NaN, -2500],

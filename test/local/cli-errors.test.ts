@@ -35,6 +35,11 @@ describe('fleetstream on bad input', () => {
       [['start', '--ground-truth', '/nonexistent/dir/truth.ndjson'], /cannot write the ground truth to/],
       [['start', '--duration', '100000'], /more than half the fleet's maximum event age/],
       [['start', '--model-metrics', 'temperatureC'], /--model-metrics needs --model-dir/],
+      [['corrections', 'bogus'], /^fleetstream corrections: unknown action 'bogus'/],
+      [
+        ['train-model', '--num-trees', '0', '--output', '/nonexistent/model'],
+        /--num-trees must be an integer from 1 to 10000/,
+      ],
     ];
     for (const [args, message] of cases) {
       const started = performance.now();
