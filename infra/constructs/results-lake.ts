@@ -3,29 +3,16 @@
  * partitioning on the `dt`/`hour` fields the encoder writes into every line, and a Glue table so Athena
  * can query the results with partition projection (no crawler, no MSCK REPAIR).
  */
-import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
-import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PARTITION_KEY_QUERIES, S3_PREFIXES } from '../../consumers/contract/layout.ts';
+import { S3_PREFIXES } from '../../consumers/contract/layout.ts';
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
+import { type DeliveryBuffering, partitionedDelivery } from './partitioned-delivery.ts';
 import { accessLogBucket, type StorageLifecycle, secureBucket } from './secure.ts';
-
-export interface DeliveryBuffering {
-  /**
-   * Firehose flushes a partition after this long. Shorter means fresher data and more, smaller objects.
-   * Firehose allows 0–900 seconds.
-   * @default Duration.seconds(300)
-   */
-  readonly interval?: Duration;
-  /**
-   * Firehose flushes a partition at this size. Dynamic partitioning requires at least 64 MiB.
-   * @default Size.mebibytes(128)
-   */
-  readonly size?: Size;
-}
 
 export interface ResultsLakeProps {
   /** Key that encrypts the buckets and the delivery streams. */
@@ -57,6 +44,8 @@ export interface ResultsLakeProps {
   /** @default 'fleetstream' */
   readonly glueDatabaseName?: string;
 }
+
+export type { DeliveryBuffering } from './partitioned-delivery.ts';
 
 /**
  * Scalar columns of the result lines (readings, windows, missing records, correction requests share
@@ -128,14 +117,14 @@ export class ResultsLake extends Construct {
     this.stateBucket = secureBucket(this, 'State', { ...common, lifecycle: { tiering: false } });
 
     const buffering = props.buffering ?? {};
-    this.resultsDeliveryStream = this.partitionedDelivery('ResultsDelivery', {
+    this.resultsDeliveryStream = partitionedDelivery(this, 'ResultsDelivery', {
       name: DEFAULT_NAMES.resultsDeliveryStream,
       bucket: this.resultsBucket,
       prefix: S3_PREFIXES.results,
       key,
       buffering,
     });
-    this.rawDeliveryStream = this.partitionedDelivery('RawDelivery', {
+    this.rawDeliveryStream = partitionedDelivery(this, 'RawDelivery', {
       name: DEFAULT_NAMES.rawDeliveryStream,
       bucket: this.rawBucket,
       prefix: S3_PREFIXES.raw,
@@ -145,39 +134,6 @@ export class ResultsLake extends Construct {
 
     this.glueDatabaseName = props.glueDatabaseName ?? 'fleetstream';
     this.resultsTable();
-  }
-
-  private partitionedDelivery(
-    id: string,
-    options: {
-      name: string;
-      bucket: s3.IBucket;
-      prefix: string;
-      key: kms.IKey;
-      buffering: DeliveryBuffering;
-    },
-  ): firehose.DeliveryStream {
-    return new firehose.DeliveryStream(this, id, {
-      deliveryStreamName: options.name,
-      // Consumers write with PutRecordBatch (direct put), so the stream itself must encrypt at rest.
-      encryption: firehose.StreamEncryption.customerManagedKey(options.key),
-      destination: new firehose.S3Bucket(options.bucket, {
-        dataOutputPrefix: options.prefix,
-        errorOutputPrefix: S3_PREFIXES.errors,
-        compression: firehose.Compression.GZIP,
-        encryptionKey: options.key,
-        bufferingInterval: options.buffering.interval ?? Duration.seconds(300),
-        bufferingSize: options.buffering.size ?? Size.mebibytes(128),
-        dynamicPartitioning: { enabled: true, retryDuration: Duration.seconds(300) },
-        // Consumers pack many JSON lines into one record (consumers/sinks/firehose-sink.ts: Firehose bills
-        // each record as at least 5 KB): split them, partition each, end each with a newline again.
-        processors: [
-          firehose.RecordDeAggregationProcessor.json(),
-          firehose.MetadataExtractionProcessor.jq16({ ...PARTITION_KEY_QUERIES }),
-          new firehose.AppendDelimiterToRecordProcessor(),
-        ],
-      }),
-    });
   }
 
   private resultsTable(): void {
