@@ -4,8 +4,11 @@
  */
 import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import type { ReplayConsumer } from './constructs/replay-consumer.ts';
+import type { StreamConsumers } from './constructs/stream-consumers.ts';
 import { STATE_PREFIX } from './names.ts';
 import type { FleetstreamStack } from './stack.ts';
 
@@ -84,44 +87,8 @@ export function acknowledgeFindings(stack: FleetstreamStack): void {
     'Firehose needs multipart upload, listing and object access in its destination bucket.',
   );
 
-  const { service, onFailureQueue } = stack.consumers;
-  const consumerRole = service ? service.taskDefinition.taskRole : stack.consumers.function?.role;
-  acknowledgeBucketGrant(
-    consumerRole,
-    stack.lake.stateBucket,
-    READ_WRITE,
-    'The consumers read and replace their per-shard state snapshots.',
-    `${STATE_PREFIX}*`,
-  );
-  if (service) {
-    const taskDefinition = service.taskDefinition;
-    acknowledge(
-      taskDefinition,
-      ['ECS2'],
-      'The environment holds resource names and URLs only (stream, table, queues), no secrets.',
-    );
-    acknowledge(
-      taskDefinition.taskRole,
-      ['IAM5[Resource::*]'],
-      'cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited by a ' +
-        'cloudwatch:namespace condition to the KCL application’s own namespace.',
-    );
-    if (taskDefinition.executionRole) {
-      acknowledge(
-        taskDefinition.executionRole,
-        ['IAM5[Resource::*]'],
-        'ecr:GetAuthorizationToken supports no resource-level permissions (needed to pull the image).',
-      );
-    }
-  }
-  if (onFailureQueue) {
-    acknowledge(
-      onFailureQueue,
-      ['SQS3'],
-      'This queue is itself the on-failure destination of the Kinesis event source mapping; an alarm ' +
-        'fires on its first message.',
-    );
-  }
+  acknowledgeConsumer(stack.consumers, stack.lake.stateBucket, `${STATE_PREFIX}*`);
+  if (stack.replay) acknowledgeReplay(stack.replay, stack);
 
   const { correctionHandler, dlqProcessor } = stack.corrections;
   for (const fn of [correctionHandler, dlqProcessor]) {
@@ -171,4 +138,78 @@ export function acknowledgeFindings(stack: FleetstreamStack): void {
       );
     }
   }
+}
+
+/** The findings of one consumer application (the live one, or a replay's) on its role and task. */
+function acknowledgeConsumer(
+  consumers: StreamConsumers,
+  stateBucket: s3.IBucket,
+  statePattern: string,
+): void {
+  const { service, onFailureQueue } = consumers;
+  const consumerRole = service ? service.taskDefinition.taskRole : consumers.function?.role;
+  acknowledgeBucketGrant(
+    consumerRole,
+    stateBucket,
+    READ_WRITE,
+    'The consumers read and replace their per-shard state snapshots.',
+    statePattern,
+  );
+  if (service) {
+    const taskDefinition = service.taskDefinition;
+    acknowledge(
+      taskDefinition,
+      ['ECS2'],
+      'The environment holds resource names and URLs only (stream, table, queues), no secrets.',
+    );
+    acknowledge(
+      taskDefinition.taskRole,
+      ['IAM5[Resource::*]'],
+      'cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited by a ' +
+        'cloudwatch:namespace condition to the KCL application’s own namespace.',
+    );
+    if (taskDefinition.executionRole) {
+      acknowledge(
+        taskDefinition.executionRole,
+        ['IAM5[Resource::*]'],
+        'ecr:GetAuthorizationToken supports no resource-level permissions (needed to pull the image).',
+      );
+    }
+  }
+  if (onFailureQueue) {
+    acknowledge(
+      onFailureQueue,
+      ['SQS3'],
+      'This queue is itself the on-failure destination of the Kinesis event source mapping; an alarm ' +
+        'fires on its first message.',
+    );
+  }
+}
+
+function acknowledgeReplay(replay: ReplayConsumer, stack: FleetstreamStack): void {
+  // Only the replay's own state prefix: the live consumer's snapshots are out of its reach.
+  acknowledgeConsumer(
+    replay.consumers,
+    stack.lake.stateBucket,
+    `${STATE_PREFIX}${replay.names.stateScope}/*`,
+  );
+  const deliveries: [firehose.IDeliveryStream | undefined, s3.IBucket][] = [
+    [replay.resultsDeliveryStream, stack.lake.resultsBucket],
+    [replay.rawDeliveryStream, stack.lake.rawBucket],
+  ];
+  for (const [delivery, bucket] of deliveries) {
+    if (!delivery) continue;
+    acknowledgeBucketGrant(
+      child(delivery, 'S3 Destination Role'),
+      bucket,
+      READ_WRITE,
+      'Firehose needs multipart upload, listing and object access in its destination bucket.',
+    );
+  }
+  acknowledge(
+    replay.deadLetterQueue,
+    ['SQS3'],
+    'The replay’s rejected records, kept for inspection; nothing consumes this queue, so it needs no ' +
+      'dead-letter queue of its own.',
+  );
 }

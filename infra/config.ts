@@ -16,6 +16,13 @@
  * | `maxTasks`               | Fargate scaling ceiling                             | 4              |
  * | `correctionHandlerEntry` | correction handler module, repo-relative            | see below      |
  * | `dlqProcessorEntry`      | DLQ processor module, repo-relative                 | see below      |
+ * | `replayId`               | adds a replay consumer with this id (see below)     | no replay      |
+ * | `replayFrom`             | `TRIM_HORIZON` or an ISO-8601 instant with a zone   | `TRIM_HORIZON` |
+ * | `replayOutput`           | `replay` (`replay/<id>/results/`) or `results`      | `replay`       |
+ * | `replayTasks`            | Fargate tasks of the replay, 1–100                  | 1              |
+ *
+ * A replay id is 1–32 lower-case letters, digits and inner hyphens; the other `replay*` keys need it. An
+ * instant starts the replay at AT_TIMESTAMP and must not lie in the future (Kinesis refuses those).
  *
  * Both correction functions are always deployed; the defaults are the repository's own entries,
  * `anomaly/correction/lambda/request-handler.ts` and `anomaly/correction/lambda/dlq-processor.ts`.
@@ -23,6 +30,8 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { ConfigError } from '../consumers/contract/errors.ts';
+import { parseInstant } from '../consumers/contract/instant.ts';
+import { type ReplayOptions, type ReplayStart, validateReplayId } from './constructs/replay-consumer.ts';
 import { REPO_ROOT } from './constructs/stream-consumers.ts';
 import type { FleetstreamStackProps } from './stack.ts';
 
@@ -56,8 +65,41 @@ function oneOf<T extends string>(read: ContextReader, key: string, allowed: read
   return raw as T;
 }
 
-/** Reads and validates the app's parameters; throws ConfigError on the first unusable one. */
-export function stackPropsFromContext(read: ContextReader): FleetstreamStackProps {
+function replayStart(read: ContextReader, now: number): ReplayStart | undefined {
+  const raw = text(read, 'replayFrom');
+  if (raw === undefined) return undefined;
+  if (raw.toUpperCase().replace('-', '_') === 'TRIM_HORIZON') return { type: 'TRIM_HORIZON' };
+  // Strict, and with a zone: Date.parse would roll February 30 into March and read a zoneless time as local.
+  const ms = parseInstant(raw);
+  if (Number.isNaN(ms)) {
+    throw new ConfigError(
+      `context 'replayFrom' must be TRIM_HORIZON or an ISO-8601 instant with a zone (e.g. 2026-11-23T18:00:00Z), got '${raw}'`,
+    );
+  }
+  if (ms > now) throw new ConfigError(`context 'replayFrom' is in the future: '${raw}'`);
+  return { type: 'AT_TIMESTAMP', at: new Date(ms) };
+}
+
+function replayOptions(read: ContextReader, now: number): ReplayOptions | undefined {
+  const id = text(read, 'replayId');
+  const from = replayStart(read, now);
+  const output = oneOf(read, 'replayOutput', ['replay', 'results'] as const);
+  const tasks = integer(read, 'replayTasks', 1, 100);
+  if (id === undefined) {
+    const given = ['replayFrom', 'replayOutput', 'replayTasks'].filter(
+      (key) => text(read, key) !== undefined,
+    );
+    if (given.length > 0) throw new ConfigError(`context '${given[0]}' needs 'replayId'`);
+    return undefined;
+  }
+  return { id: validateReplayId(id, "context 'replayId'"), from, output, tasks };
+}
+
+/**
+ * Reads and validates the app's parameters; throws ConfigError on the first unusable one. `now` (epoch ms)
+ * is what a replay instant must not lie after.
+ */
+export function stackPropsFromContext(read: ContextReader, now = Date.now()): FleetstreamStackProps {
   // Kinesis retention is 24 hours to 365 days; the shard ceiling is a sanity bound, the quota is per account.
   const shards = integer(read, 'shards', 1, 10_000);
   const retentionHours = integer(read, 'retentionHours', 24, 8760);
@@ -69,13 +111,18 @@ export function stackPropsFromContext(read: ContextReader): FleetstreamStackProp
   const modelInstanceType = text(read, 'modelInstanceType');
   const removal = oneOf(read, 'removalPolicy', ['retain', 'destroy'] as const);
   const maxTasks = integer(read, 'maxTasks', 1, 100);
+  const consumer = oneOf(read, 'consumer', ['fargate', 'lambda'] as const);
+  const replay = replayOptions(read, now);
+  if (replay?.tasks !== undefined && consumer === 'lambda') {
+    throw new ConfigError("context 'replayTasks' is for consumer=fargate; Lambda scales per shard by itself");
+  }
   const repoPath = (key: string): string | undefined => {
     const relative = text(read, key);
     return relative === undefined ? undefined : path.resolve(REPO_ROOT, relative);
   };
 
   return {
-    consumer: oneOf(read, 'consumer', ['fargate', 'lambda'] as const),
+    consumer,
     streamCapacity: shards === undefined ? undefined : { mode: 'provisioned', shards },
     streamRetention: retentionHours === undefined ? undefined : Duration.hours(retentionHours),
     initialPosition: oneOf(read, 'initialPosition', ['TRIM_HORIZON', 'LATEST'] as const),
@@ -89,5 +136,6 @@ export function stackPropsFromContext(read: ContextReader): FleetstreamStackProp
     fargate: maxTasks === undefined ? undefined : { maxTasks },
     correctionHandlerEntry: repoPath('correctionHandlerEntry'),
     dlqProcessorEntry: repoPath('dlqProcessorEntry'),
+    replay,
   };
 }

@@ -1,4 +1,6 @@
 import { CORRECTION_METRICS } from '../anomaly/correction/names.ts';
+import { S3_PREFIXES } from '../consumers/contract/layout.ts';
+import { DEFAULT_NAMES } from '../consumers/contract/routing.ts';
 import { BATCH_METRICS } from '../consumers/observability/batch-metrics.ts';
 import { MODEL_REVIEW_METRICS } from '../models/review/model-review.ts';
 
@@ -22,6 +24,8 @@ export const RUNTIME_ENV = {
    * the one bucket of every data class that has no bucket variable of its own (the local layout).
    */
   stateBucket: 'FLEETSTREAM_BUCKET',
+  /** The name under `state/` the snapshots are keyed by; set for a replay only (default: the stream name). */
+  stateScope: 'FLEETSTREAM_STATE_SCOPE',
   resultsDeliveryStream: 'FLEETSTREAM_RESULTS_STREAM',
   rawDeliveryStream: 'FLEETSTREAM_RAW_STREAM',
   dlqUrl: 'FLEETSTREAM_DLQ_URL',
@@ -52,6 +56,27 @@ export const KCL_APPLICATION_NAME = 'fleetstream-multilang';
 
 /** `/^state\//` keys of the snapshot store (consumers/leases/snapshot-store.ts). */
 export const STATE_PREFIX = 'state/';
+
+/**
+ * Everything a replay consumer application names after its id, the same layout as the local replay
+ * (pipeline/replay.ts): its own application (= lease table, = KCL metric namespace), its own state under
+ * `state/<stream>/replay-<id>/` (shard ids start with `shardId-`, so it never meets the live state) and
+ * its own outputs under `replay/<id>/`.
+ */
+export function replayNames(id: string) {
+  const prefix = `replay/${id}/`;
+  return {
+    application: `${KCL_APPLICATION_NAME}-replay-${id}`,
+    stateScope: `${DEFAULT_NAMES.stream}/replay-${id}`,
+    resultsDeliveryStream: `${DEFAULT_NAMES.resultsDeliveryStream}-replay-${id}`,
+    rawDeliveryStream: `${DEFAULT_NAMES.rawDeliveryStream}-replay-${id}`,
+    deadLetterQueue: `${DEFAULT_NAMES.dlq}-replay-${id}`,
+    onFailureQueue: `${DEFAULT_NAMES.stream}-replay-${id}-consumer-failures`,
+    resultsPrefix: `${prefix}${S3_PREFIXES.results}`,
+    rawPrefix: `${prefix}${S3_PREFIXES.raw}`,
+    errorsPrefix: `${prefix}${S3_PREFIXES.errors}`,
+  } as const;
+}
 
 /** CloudWatch namespace of the pipeline's own metrics (the default of consumers/observability/metrics.ts). */
 export const METRICS_NAMESPACE = 'Fleetstream';

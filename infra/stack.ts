@@ -10,6 +10,7 @@ import { acknowledgeFindings } from './acknowledgements.ts';
 import { Corrections } from './constructs/corrections.ts';
 import { ModelEndpoint } from './constructs/model-endpoint.ts';
 import { Operations } from './constructs/operations.ts';
+import { ReplayConsumer, type ReplayOptions } from './constructs/replay-consumer.ts';
 import { ResultsLake } from './constructs/results-lake.ts';
 import {
   type ConsumerRuntime,
@@ -52,6 +53,12 @@ export interface FleetstreamStackProps extends StackProps {
   /** @default {} */
   readonly lambda?: LambdaConsumerOptions;
   /**
+   * A replay consumer beside the live one (same runtime), with its own application, lease table, state and
+   * output; remove it by deploying without it.
+   * @default none: the live consumer only
+   */
+  readonly replay?: ReplayOptions;
+  /**
    * Module (exporting `handler`) of the correction handler on the request queue.
    * @default anomaly/correction/lambda/request-handler.ts in the repository
    */
@@ -68,6 +75,7 @@ export class FleetstreamStack extends Stack {
   readonly lake: ResultsLake;
   readonly corrections: Corrections;
   readonly consumers: StreamConsumers;
+  readonly replay?: ReplayConsumer;
   readonly model?: ModelEndpoint;
   readonly operations: Operations;
 
@@ -128,12 +136,34 @@ export class FleetstreamStack extends Stack {
       lambda: props.lambda,
       removalPolicy,
     });
+    if (props.replay) {
+      this.replay = new ReplayConsumer(this, 'Replay', {
+        ...props.replay,
+        runtime: this.consumers.runtime,
+        stream: this.ingest.stream,
+        encryptionKey: dataKey,
+        resultsBucket: this.lake.resultsBucket,
+        liveResultsDeliveryStream: this.lake.resultsDeliveryStream,
+        rawBucket: this.lake.rawBucket,
+        stateBucket: this.lake.stateBucket,
+        modelEndpoint: this.model,
+        cluster: this.consumers.cluster,
+        fargate: props.fargate,
+        lambda: props.lambda,
+      });
+    }
+    const replay = this.replay;
     this.operations = new Operations(this, 'Operations', {
       stream: this.ingest.stream,
       consumerRuntime: this.consumers.runtime,
       iteratorAge: this.consumers.iteratorAgeMetric,
       consumerErrors: this.consumers.errorMetric,
-      deliveryStreams: [this.lake.resultsDeliveryStream, this.lake.rawDeliveryStream],
+      deliveryStreams: [
+        this.lake.resultsDeliveryStream,
+        this.lake.rawDeliveryStream,
+        ...(replay?.resultsDeliveryStream ? [replay.resultsDeliveryStream] : []),
+        ...(replay ? [replay.rawDeliveryStream] : []),
+      ],
       deadLetterQueue: this.corrections.deadLetterQueue,
       correctionDeadLetterQueue: this.corrections.correctionDeadLetterQueue,
       mustStayEmpty: [
@@ -141,6 +171,7 @@ export class FleetstreamStack extends Stack {
         this.corrections.poisonQueue,
         this.corrections.correctionPoisonQueue,
         ...(this.consumers.onFailureQueue ? [this.consumers.onFailureQueue] : []),
+        ...(replay?.consumers.onFailureQueue ? [replay.consumers.onFailureQueue] : []),
       ],
       alarmEmail: props.alarmEmail,
       modelReview: this.model !== undefined,
@@ -157,6 +188,15 @@ export class FleetstreamStack extends Stack {
       value: this.corrections.correctionDeadLetterQueue.queueUrl,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn });
+    if (replay) {
+      new CfnOutput(this, 'ReplayApplication', {
+        value: replay.consumers.leaseTable?.tableName ?? replay.consumers.function?.functionName ?? '',
+      });
+      new CfnOutput(this, 'ReplayResults', {
+        value: `s3://${this.lake.resultsBucket.bucketName}/${replay.resultsPrefix}`,
+      });
+      new CfnOutput(this, 'ReplayDeadLetterQueueUrl', { value: replay.deadLetterQueue.queueUrl });
+    }
 
     acknowledgeFindings(this);
   }

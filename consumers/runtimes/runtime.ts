@@ -27,6 +27,13 @@ export interface RuntimeConfig {
   readonly leaseTableName: string;
   /** Env `FLEETSTREAM_BUCKET`, for state snapshots. @default DEFAULT_NAMES.bucket */
   readonly bucket: string;
+  /**
+   * Env `FLEETSTREAM_STATE_SCOPE`: the name under `state/` that this application's snapshots are keyed by
+   * (`state/<scope>/<shardId>/…`). A replay sets its own (`<stream>/replay-<id>`), so it never reads or
+   * overwrites the live consumer's state.
+   * @default the stream name
+   */
+  readonly stateScope?: string | undefined;
   /** Env `FLEETSTREAM_RESULTS_STREAM`. @default DEFAULT_NAMES.resultsDeliveryStream */
   readonly resultsDeliveryStream: string;
   /** Env `FLEETSTREAM_RAW_STREAM`. @default DEFAULT_NAMES.rawDeliveryStream */
@@ -67,6 +74,9 @@ export function runtimeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Runt
     streamName: nonEmpty(env, 'FLEETSTREAM_STREAM', DEFAULT_NAMES.stream),
     leaseTableName: nonEmpty(env, 'FLEETSTREAM_LEASE_TABLE', DEFAULT_NAMES.leaseTable),
     bucket: nonEmpty(env, 'FLEETSTREAM_BUCKET', DEFAULT_NAMES.bucket),
+    ...(env.FLEETSTREAM_STATE_SCOPE === undefined
+      ? {}
+      : { stateScope: nonEmpty(env, 'FLEETSTREAM_STATE_SCOPE', '') }),
     resultsDeliveryStream: nonEmpty(env, 'FLEETSTREAM_RESULTS_STREAM', DEFAULT_NAMES.resultsDeliveryStream),
     rawDeliveryStream: nonEmpty(env, 'FLEETSTREAM_RAW_STREAM', DEFAULT_NAMES.rawDeliveryStream),
     dlqUrl: env.FLEETSTREAM_DLQ_URL === undefined ? undefined : nonEmpty(env, 'FLEETSTREAM_DLQ_URL', ''),
@@ -145,7 +155,7 @@ export async function createRuntimeParts(
     snapshots: createS3SnapshotStore({
       client: clients.s3,
       bucket: config.bucket,
-      streamName: config.streamName,
+      streamName: config.stateScope ?? config.streamName,
       ...(options.inlineSnapshotMaxBytes === undefined
         ? {}
         : { inlineMaxBytes: options.inlineSnapshotMaxBytes }),

@@ -63,6 +63,25 @@ export function runtimeMetric(
   });
 }
 
+/** The event source mapping's starting position: AT_TIMESTAMP takes epoch seconds (fractions allowed). */
+function lambdaStartingPosition(props: StreamConsumersProps): {
+  startingPosition: lambda.StartingPosition;
+  startingPositionTimestamp?: number;
+} {
+  if (props.startAt) {
+    return {
+      startingPosition: lambda.StartingPosition.AT_TIMESTAMP,
+      startingPositionTimestamp: props.startAt.getTime() / 1000,
+    };
+  }
+  return {
+    startingPosition:
+      (props.initialPosition ?? 'TRIM_HORIZON') === 'TRIM_HORIZON'
+        ? lambda.StartingPosition.TRIM_HORIZON
+        : lambda.StartingPosition.LATEST,
+  };
+}
+
 export interface FargateConsumerOptions {
   /** @default a new VPC with two AZs, one NAT gateway and flow logs */
   readonly vpc?: ec2.IVpc;
@@ -93,6 +112,14 @@ export interface FargateConsumerOptions {
    * @default the repository root
    */
   readonly dockerContext?: string;
+  /** @default a new cluster with Container Insights in `vpc` */
+  readonly cluster?: ecs.ICluster;
+  /**
+   * Scale between `minTasks` and `maxTasks` on the stream's iterator age. Off for a replay: that metric
+   * is the stream's, the maximum over every application reading it, so it cannot steer one of them.
+   * @default true
+   */
+  readonly autoScale?: boolean;
 }
 
 export interface LambdaConsumerOptions {
@@ -113,10 +140,13 @@ export interface LambdaConsumerOptions {
   readonly retryAttempts?: number;
   /**
    * Records older than this are skipped to the on-failure queue. Kept below the stream's retention so the
-   * queue's shard/sequence ranges still point at readable records for a replay.
+   * queue's shard/sequence ranges still point at readable records for a replay. `'unbounded'` is for a
+   * replay itself, which reads old records on purpose (Lambda then never skips by age).
    * @default Duration.hours(1)
    */
-  readonly maxRecordAge?: Duration;
+  readonly maxRecordAge?: Duration | 'unbounded';
+  /** @default `fleetstream-telemetry-consumer-failures` */
+  readonly onFailureQueueName?: string;
   /** @default 1024 (MiB) */
   readonly memorySize?: number;
   /** @default Duration.minutes(1) */
@@ -134,8 +164,8 @@ export interface StreamConsumersProps {
   readonly stateBucket: s3.IBucket;
   /** Rejected records with their reason code. */
   readonly deadLetterQueue: sqs.IQueue;
-  /** Correction requests for the correction handler. */
-  readonly correctionsQueue: sqs.IQueue;
+  /** Correction requests for the correction handler. @default none: requests stay in the results */
+  readonly correctionsQueue?: sqs.IQueue;
   /** @default none: records are scored by the in-stream detector only */
   readonly modelEndpoint?: ModelEndpoint;
   /**
@@ -143,6 +173,24 @@ export interface StreamConsumersProps {
    * @default 'TRIM_HORIZON'
    */
   readonly initialPosition?: InitialPosition;
+  /**
+   * Start without a checkpoint at the first record that arrived at or after this instant (AT_TIMESTAMP)
+   * instead of `initialPosition`. The KCL takes whole seconds: the instant is rounded down, which can only
+   * add records before it, never skip one.
+   * @default none: `initialPosition` decides
+   */
+  readonly startAt?: Date;
+  /**
+   * Fargate: the KCL application name, which is also the lease table's name and the namespace of the
+   * daemon's own metrics.
+   * @default KCL_APPLICATION_NAME
+   */
+  readonly applicationName?: string;
+  /**
+   * Keys the state snapshots under `state/<stateScope>/` and grants only that prefix.
+   * @default the stream name, with the whole `state/` prefix granted (the live consumer)
+   */
+  readonly stateScope?: string;
   /** @default {} */
   readonly fargate?: FargateConsumerOptions;
   /** @default {} */
@@ -153,6 +201,9 @@ export interface StreamConsumersProps {
 
 export class StreamConsumers extends Construct {
   readonly runtime: ConsumerRuntime;
+  /** Fargate only: where the tasks run (a replay runs beside the live consumer in the same ones). */
+  readonly vpc?: ec2.IVpc;
+  readonly cluster?: ecs.ICluster;
   /** Fargate only: the MultiLangDaemon's lease table (leases and checkpoints, one item per shard). */
   readonly leaseTable?: dynamodb.Table;
   /** How far behind the consumers are; the main health signal of a stream consumer. */
@@ -174,16 +225,19 @@ export class StreamConsumers extends Construct {
       [RUNTIME_ENV.resultsDeliveryStream]: props.resultsDeliveryStream.deliveryStreamName,
       [RUNTIME_ENV.rawDeliveryStream]: props.rawDeliveryStream.deliveryStreamName,
       [RUNTIME_ENV.dlqUrl]: props.deadLetterQueue.queueUrl,
-      [RUNTIME_ENV.correctionsQueueUrl]: props.correctionsQueue.queueUrl,
     };
+    if (props.correctionsQueue) {
+      environment[RUNTIME_ENV.correctionsQueueUrl] = props.correctionsQueue.queueUrl;
+    }
     if (props.modelEndpoint) environment[RUNTIME_ENV.modelEndpoint] = props.modelEndpoint.endpointName;
+    if (props.stateScope !== undefined) environment[RUNTIME_ENV.stateScope] = props.stateScope;
 
     let grantee: iam.IGrantable;
     if (this.runtime === 'fargate') {
       this.leaseTable = new dynamodb.Table(this, 'LeaseTable', {
         // Created here rather than by the daemon so it has point-in-time recovery and the data key;
         // the daemon finds it by name (= application name) and uses it as is.
-        tableName: KCL_APPLICATION_NAME,
+        tableName: props.applicationName ?? KCL_APPLICATION_NAME,
         // The KCL lease schema: one item per shard, keyed by `leaseKey`.
         partitionKey: { name: 'leaseKey', type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -192,25 +246,36 @@ export class StreamConsumers extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
-      this.service = this.fargateService(props, environment, this.leaseTable);
+      const options = props.fargate ?? {};
+      this.vpc = options.cluster?.vpc ?? options.vpc ?? this.defaultVpc();
+      this.cluster =
+        options.cluster ??
+        new ecs.Cluster(this, 'Cluster', {
+          vpc: this.vpc,
+          containerInsightsV2: ecs.ContainerInsights.ENABLED,
+        });
+      this.service = this.fargateService(props, environment, this.leaseTable, this.cluster);
       grantee = this.service.taskDefinition.taskRole;
       this.leaseTable.grantReadWriteData(grantee);
       this.errorMetric = runtimeMetric(METRIC_NAMES.deliveryRetries, 'fargate');
     } else {
       this.onFailureQueue = secureQueue(this, 'OnFailureQueue', {
         encryptionKey: props.encryptionKey,
-        queueName: `${DEFAULT_NAMES.stream}-consumer-failures`,
+        queueName: props.lambda?.onFailureQueueName ?? `${DEFAULT_NAMES.stream}-consumer-failures`,
       });
       this.function = this.lambdaConsumer(props, environment, this.onFailureQueue);
       grantee = this.function;
       this.errorMetric = this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(1) });
     }
 
-    props.stateBucket.grantReadWrite(grantee, `${STATE_PREFIX}*`);
+    props.stateBucket.grantReadWrite(
+      grantee,
+      props.stateScope === undefined ? `${STATE_PREFIX}*` : `${STATE_PREFIX}${props.stateScope}/*`,
+    );
     props.resultsDeliveryStream.grantPutRecords(grantee);
     props.rawDeliveryStream.grantPutRecords(grantee);
     props.deadLetterQueue.grantSendMessages(grantee);
-    props.correctionsQueue.grantSendMessages(grantee);
+    props.correctionsQueue?.grantSendMessages(grantee);
     props.modelEndpoint?.grantInvoke(grantee);
 
     this.iteratorAgeMetric =
@@ -225,13 +290,9 @@ export class StreamConsumers extends Construct {
     props: StreamConsumersProps,
     environment: Record<string, string>,
     leaseTable: dynamodb.ITable,
+    cluster: ecs.ICluster,
   ): ecs.FargateService {
     const options = props.fargate ?? {};
-    const vpc = options.vpc ?? this.defaultVpc();
-    const cluster = new ecs.Cluster(this, 'Cluster', {
-      vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
-    });
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: options.cpu ?? 1024,
       memoryLimitMiB: options.memoryMiB ?? 2048,
@@ -255,8 +316,10 @@ export class StreamConsumers extends Construct {
         // Read by infra/container/kcl-entrypoint.mjs into the daemon's .properties file.
         KCL_STREAM_NAME: props.stream.streamName,
         KCL_APPLICATION_NAME: leaseTable.tableName,
-        KCL_INITIAL_POSITION: props.initialPosition ?? 'TRIM_HORIZON',
+        KCL_INITIAL_POSITION: props.startAt ? 'AT_TIMESTAMP' : (props.initialPosition ?? 'TRIM_HORIZON'),
         KCL_RETRIEVAL_MODE: 'POLLING',
+        // Rendered by kcl-properties.mjs as the daemon's `initialPositionInStreamExtended` (epoch seconds).
+        ...(props.startAt ? { KCL_INITIAL_TIMESTAMP: props.startAt.toISOString() } : {}),
       },
       // The daemon checkpoints after each processed batch; a graceful stop lets the child flush first.
       stopTimeout: Duration.seconds(60),
@@ -278,6 +341,7 @@ export class StreamConsumers extends Construct {
       maxHealthyPercent: 200,
     });
 
+    if (options.autoScale === false) return this.withDaemonPermissions(props, taskDefinition, service);
     const scaling = service.autoScaleTaskCount({
       minCapacity: options.minTasks ?? 1,
       maxCapacity: options.maxTasks ?? 4,
@@ -296,7 +360,14 @@ export class StreamConsumers extends Construct {
       adjustmentType: applicationautoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
       cooldown: Duration.minutes(3),
     });
+    return this.withDaemonPermissions(props, taskDefinition, service);
+  }
 
+  private withDaemonPermissions(
+    props: StreamConsumersProps,
+    taskDefinition: ecs.TaskDefinition,
+    service: ecs.FargateService,
+  ): ecs.FargateService {
     props.stream.grantRead(taskDefinition.taskRole);
     // The KCL publishes its own lease and shard metrics; PutMetricData has no resource-level
     // permissions, so the namespace condition is the only possible narrowing.
@@ -304,7 +375,9 @@ export class StreamConsumers extends Construct {
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
         resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': KCL_APPLICATION_NAME } },
+        conditions: {
+          StringEquals: { 'cloudwatch:namespace': props.applicationName ?? KCL_APPLICATION_NAME },
+        },
       }),
     );
     return service;
@@ -337,18 +410,17 @@ export class StreamConsumers extends Construct {
       timeout: options.timeout ?? Duration.minutes(1),
     }).function;
 
+    const maxRecordAge = options.maxRecordAge ?? Duration.hours(1);
     fn.addEventSource(
       new lambdaEventSources.KinesisEventSource(props.stream, {
-        startingPosition:
-          (props.initialPosition ?? 'TRIM_HORIZON') === 'TRIM_HORIZON'
-            ? lambda.StartingPosition.TRIM_HORIZON
-            : lambda.StartingPosition.LATEST,
+        ...lambdaStartingPosition(props),
         batchSize: options.batchSize ?? 500,
         maxBatchingWindow: options.maxBatchingWindow ?? Duration.seconds(1),
         reportBatchItemFailures: true,
         bisectBatchOnError: true,
         retryAttempts: options.retryAttempts ?? 3,
-        maxRecordAge: options.maxRecordAge ?? Duration.hours(1),
+        // Absent, the mapping's MaximumRecordAgeInSeconds is -1: no record is skipped for its age.
+        maxRecordAge: maxRecordAge === 'unbounded' ? undefined : maxRecordAge,
         // One batch per shard at a time: the handler carries each shard's device state from one
         // invocation to the next (consumers/runtimes/lambda.ts), which a factor above 1 would split.
         parallelizationFactor: 1,

@@ -4,3 +4,6 @@ export function renderProperties(
   env: Readonly<Record<string, string | undefined>>,
   executableName: string,
 ): string;
+export function initialPositionProperties(
+  env: Readonly<Record<string, string | undefined>>,
+): { initialPositionInStream: string } | { initialPositionInStreamExtended: string };

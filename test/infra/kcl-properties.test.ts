@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseProperties, renderProperties } from '../../infra/container/kcl-properties.mjs';
+import {
+  initialPositionProperties,
+  parseProperties,
+  renderProperties,
+} from '../../infra/container/kcl-properties.mjs';
 
 // The record processor's own template: the container renders exactly this file.
 const TEMPLATE = readFileSync(
@@ -38,6 +42,45 @@ describe('KCL properties for the container', () => {
     const rendered = parseProperties(renderProperties(local, TASK_ENV, 'node x.mjs'));
     assert.equal(rendered.has('kinesisEndpoint'), false);
     assert.equal(rendered.has('dynamoDBEndpoint'), false);
+  });
+
+  it('starts a replay at AT_TIMESTAMP through initialPositionInStreamExtended, in whole seconds', () => {
+    const env = {
+      ...TASK_ENV,
+      KCL_INITIAL_POSITION: 'AT_TIMESTAMP',
+      KCL_INITIAL_TIMESTAMP: '2025-11-23T18:00:00.999Z',
+    };
+    const rendered = parseProperties(renderProperties(TEMPLATE, env, 'node x.mjs'));
+    assert.equal(
+      rendered.get('initialPositionInStreamExtended'),
+      String(Date.parse('2025-11-23T18:00:00Z') / 1000),
+    );
+    // The daemon refuses initialPositionInStream = AT_TIMESTAMP, and both keys set one field in no set order.
+    assert.equal(rendered.has('initialPositionInStream'), false);
+    assert.deepEqual(initialPositionProperties({ KCL_INITIAL_POSITION: 'LATEST' }), {
+      initialPositionInStream: 'LATEST',
+    });
+  });
+
+  it('drops a template timestamp when the task starts at TRIM_HORIZON or LATEST', () => {
+    const template = `${TEMPLATE}\ninitialPositionInStreamExtended = 1700000000\n`;
+    const rendered = parseProperties(renderProperties(template, TASK_ENV, 'node x.mjs'));
+    assert.equal(rendered.has('initialPositionInStreamExtended'), false);
+    assert.equal(rendered.get('initialPositionInStream'), 'TRIM_HORIZON');
+  });
+
+  it('refuses an unknown position and AT_TIMESTAMP without a usable instant', () => {
+    const atTimestamp = { ...TASK_ENV, KCL_INITIAL_POSITION: 'AT_TIMESTAMP' };
+    for (const [env, message] of [
+      [{ ...TASK_ENV, KCL_INITIAL_POSITION: 'AT_SEQUENCE_NUMBER' }, /KCL_INITIAL_POSITION must be one of/],
+      [atTimestamp, /KCL_INITIAL_TIMESTAMP must be an ISO-8601 UTC instant/],
+      [{ ...atTimestamp, KCL_INITIAL_TIMESTAMP: '1700000000' }, /KCL_INITIAL_TIMESTAMP/],
+      [{ ...atTimestamp, KCL_INITIAL_TIMESTAMP: '2025-11-23T18:00:00' }, /KCL_INITIAL_TIMESTAMP/],
+      [{ ...atTimestamp, KCL_INITIAL_TIMESTAMP: '2025-02-30T00:00:00Z' }, /KCL_INITIAL_TIMESTAMP/],
+      [{ ...atTimestamp, KCL_INITIAL_TIMESTAMP: '2025-11-23T18:00:00+01:00' }, /KCL_INITIAL_TIMESTAMP/],
+    ] as const) {
+      assert.throws(() => renderProperties(TEMPLATE, env, 'node x.mjs'), message);
+    }
   });
 
   it('refuses to start without the stream, application or region', () => {
