@@ -3,6 +3,7 @@
  * small shared rules: ARNs, lookups and the `$.a.b` JSONPath subset targets use.
  */
 import { ServiceError } from '../wire/json-server.ts';
+import { ownEntry } from '../wire/own.ts';
 import type { StateStore } from '../wire/state-file.ts';
 
 export interface TargetState {
@@ -84,14 +85,14 @@ export function initialState(context: Pick<EventBridgeContext, 'region' | 'accou
 /** EventBusName may be a name or an ARN. */
 export function busByName(context: EventBridgeContext, nameOrArn: string | undefined): BusState {
   const name = (nameOrArn ?? DEFAULT_BUS).split('/').pop() ?? DEFAULT_BUS;
-  const bus = context.store.state.buses[name];
+  const bus = ownEntry(context.store.state.buses, name);
   if (bus === undefined)
     throw new ServiceError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
   return bus;
 }
 
 export function ruleByName(bus: BusState, name: string): RuleState {
-  const rule = bus.rules[name];
+  const rule = ownEntry(bus.rules, name);
   if (rule === undefined) {
     throw new ServiceError(
       'ResourceNotFoundException',

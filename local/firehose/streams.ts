@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { decodeBlob } from '../wire/fields.ts';
 import { ServiceError } from '../wire/json-server.ts';
+import { ownEntry, setOwnEntry } from '../wire/own.ts';
 import type { StateStore } from '../wire/state-file.ts';
 import { type SubRecordType, splitSubRecords } from './deaggregation.ts';
 import { type ExtractionQuery, extractPartitionKeys, objectName, renderPrefix } from './partitioning.ts';
@@ -86,7 +88,7 @@ export interface FirehoseContext {
 }
 
 export function streamByName(context: FirehoseContext, name: string): DeliveryStreamState {
-  const stream = context.store.state.streams[name];
+  const stream = ownEntry(context.store.state.streams, name);
   if (stream === undefined) {
     throw new ServiceError(
       'ResourceNotFoundException',
@@ -112,7 +114,7 @@ export function decodeRecordData(record: unknown, where: string): Buffer {
       `1 validation error detected: Value null at '${where}.data' failed to satisfy constraint: Member must not be null`,
     );
   }
-  const bytes = Buffer.from(data, 'base64');
+  const bytes = decodeBlob(data, `${where}.data`);
   if (bytes.length > LIMITS.maxRecordBytes) {
     throw new ServiceError(
       'ValidationException',
@@ -213,8 +215,12 @@ function addToBuffer(
   payload: Buffer,
   arrivalMs: number,
 ): void {
-  const buffer = stream.buffers[prefix] ?? { prefix, records: [], bytes: 0, firstArrivalMs: arrivalMs };
-  stream.buffers[prefix] = buffer;
+  // The prefix comes from record contents under dynamic partitioning, so it can be any string.
+  let buffer = ownEntry(stream.buffers, prefix);
+  if (buffer === undefined) {
+    buffer = { prefix, records: [], bytes: 0, firstArrivalMs: arrivalMs };
+    setOwnEntry(stream.buffers, prefix, buffer);
+  }
   buffer.records.push(payload.toString('base64'));
   buffer.bytes += payload.length;
   context.store.changed();
@@ -248,15 +254,18 @@ export async function deliverBuffers(
         );
         report({ deliveryStream: stream.name, key, records: buffer.records.length });
       } catch (error) {
-        const current = stream.buffers[buffer.prefix];
-        stream.buffers[buffer.prefix] =
+        const current = ownEntry(stream.buffers, buffer.prefix);
+        setOwnEntry(
+          stream.buffers,
+          buffer.prefix,
           current === undefined
             ? buffer
             : {
                 ...buffer,
                 records: [...buffer.records, ...current.records],
                 bytes: buffer.bytes + current.bytes,
-              };
+              },
+        );
         report({
           deliveryStream: stream.name,
           records: buffer.records.length,

@@ -3,7 +3,9 @@
  * MD5 digests as SQS computes them, and redrive to the dead-letter queue after maxReceiveCount.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { decodeBlob } from '../wire/fields.ts';
 import { ServiceError } from '../wire/json-server.ts';
+import { ownEntry } from '../wire/own.ts';
 import type { StateStore } from '../wire/state-file.ts';
 
 export interface MessageAttributeValue {
@@ -143,7 +145,7 @@ export function queueUrl(context: SqsContext, name: string): string {
 /** The SDK sends the QueueUrl it was given; only the last path segment (the name) matters here. */
 export function queueByUrl(context: SqsContext, url: string): QueueState {
   const name = url.replace(/\/+$/, '').split('/').pop() ?? '';
-  const queue = context.store.state.queues[name];
+  const queue = ownEntry(context.store.state.queues, name);
   if (queue === undefined) {
     throw new ServiceError('QueueDoesNotExist', 'The specified queue does not exist.');
   }
@@ -205,23 +207,7 @@ export function validateMessage(queue: QueueState, message: NewMessage): number 
   }
   let size = Buffer.byteLength(message.body, 'utf8');
   for (const [name, value] of Object.entries(message.messageAttributes ?? {})) {
-    if (typeof value?.DataType !== 'string' || !/^(String|Number|Binary)(\..+)?$/.test(value.DataType)) {
-      throw new ServiceError(
-        'InvalidParameterValue',
-        `The message attribute '${name}' has an invalid DataType.`,
-      );
-    }
-    if ((value.StringValue === undefined) === (value.BinaryValue === undefined)) {
-      throw new ServiceError(
-        'InvalidParameterValue',
-        `The message attribute '${name}' must have exactly one value.`,
-      );
-    }
-    size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType);
-    size +=
-      value.BinaryValue !== undefined
-        ? Buffer.from(value.BinaryValue, 'base64').length
-        : Buffer.byteLength(value.StringValue ?? '');
+    size += validateMessageAttribute(name, value);
   }
   const max = attribute(queue, 'MaximumMessageSize');
   if (size > max) {
@@ -235,6 +221,43 @@ export function validateMessage(queue: QueueState, message: NewMessage): number 
       'InvalidParameterValue',
       'Value for parameter DelaySeconds is invalid. Must be an integer from 0 to 900.',
     );
+  }
+  return size;
+}
+
+/** A number as SQS accepts it in a Number attribute: decimal, optionally signed, with an optional exponent. */
+const NUMBER_ATTRIBUTE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Validates one message attribute (SendMessage rules); returns its size in bytes. */
+function validateMessageAttribute(name: string, value: unknown): number {
+  const invalid = (reason: string): never => {
+    throw new ServiceError('InvalidParameterValue', `The message attribute '${name}' ${reason}`);
+  };
+  if (name === '') {
+    throw new ServiceError(
+      'InvalidParameterValue',
+      'The request must contain non-empty message attribute name.',
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid('must be a structure.');
+  const { DataType, StringValue, BinaryValue } = value as Record<string, unknown>;
+  if (typeof DataType !== 'string' || !/^(String|Number|Binary)(\..+)?$/.test(DataType)) {
+    invalid('has an invalid DataType.');
+  }
+  if ((StringValue === undefined) === (BinaryValue === undefined)) invalid('must have exactly one value.');
+  let size = Buffer.byteLength(name) + Buffer.byteLength(DataType as string);
+  if (BinaryValue !== undefined) {
+    if (typeof BinaryValue !== 'string') invalid('has a BinaryValue that is not base64-encoded binary data.');
+    size += decodeBlob(BinaryValue as string, `MessageAttributes.${name}.BinaryValue`).length;
+  } else {
+    if (typeof StringValue !== 'string') invalid('has a StringValue that is not a string.');
+    if ((DataType as string).startsWith('Number') && !NUMBER_ATTRIBUTE.test(StringValue as string)) {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `Can't cast the value of message attribute '${name}' to a number.`,
+      );
+    }
+    size += Buffer.byteLength(StringValue as string);
   }
   return size;
 }

@@ -44,6 +44,12 @@ function record(values: readonly unknown[], where: string, dimensions: number): 
   });
 }
 
+/**
+ * A CSV cell as a number: plain decimal, optionally signed, with an optional exponent. `Number()` alone
+ * would also take `0x10`, `0b1` or `Infinity`, which are not feature values.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function parseCsv(text: string, dimensions: number): number[][] {
   const rows: number[][] = [];
   text.split(/\r?\n/).forEach((line, i) => {
@@ -51,7 +57,7 @@ function parseCsv(text: string, dimensions: number): number[][] {
     const values = line.split(',').map((cell) => {
       const trimmed = cell.trim();
       // Number('') is 0; an empty cell is a missing value, not a zero.
-      return trimmed === '' ? Number.NaN : Number(trimmed);
+      return DECIMAL.test(trimmed) ? Number(trimmed) : Number.NaN;
     });
     rows.push(record(values, `line ${i + 1}`, dimensions));
   });
@@ -73,8 +79,17 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-/** Parses an invocation body into records of `dimensions` values each; throws ModelInputError with the reason. */
+/**
+ * Parses an invocation body into records of `dimensions` values each; throws ModelInputError with the
+ * reason. A body without a single record is refused: an empty answer would look like a scored batch.
+ */
 export function parseRecords(type: SupportedContentType, body: Buffer, dimensions: number): number[][] {
+  const records = parseBody(type, body, dimensions);
+  if (records.length === 0) throw new ModelInputError('body: no records to score');
+  return records;
+}
+
+function parseBody(type: SupportedContentType, body: Buffer, dimensions: number): number[][] {
   const text = body.toString('utf8');
   switch (type) {
     case 'text/csv':

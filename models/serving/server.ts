@@ -73,6 +73,15 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/** The endpoint name from the path; a malformed %-escape stays as sent, which names no endpoint. */
+function endpointName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 export function resolveServerPort(
   explicit: number | undefined,
   env: NodeJS.ProcessEnv = process.env,
@@ -118,13 +127,14 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       const body = await readBody(req);
       if (body === undefined) {
         const message = `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`;
-        send(
-          res,
+        const answer =
           endpoint === null
             ? { status: 413, contentType: 'application/json', body: JSON.stringify({ message }) }
-            : serviceError(400, 'ValidationError', { Message: message }),
-        );
-        // The rest of an oversized body is not read; close rather than keep a half-read connection.
+            : serviceError(400, 'ValidationError', { Message: message });
+        // The rest of an oversized body is not read, so the connection cannot carry another request: say
+        // so, or a keep-alive client sends its next request into the unread body and gets a reset.
+        res.shouldKeepAlive = false;
+        send(res, { ...answer, headers: { ...answer.headers, Connection: 'close' } });
         res.once('finish', () => req.destroy());
         return;
       }
@@ -133,7 +143,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         res,
         endpoint === null
           ? invocations(context, request)
-          : invokeEndpoint(context, decodeURIComponent(endpoint[1]!), request),
+          : invokeEndpoint(context, endpointName(endpoint[1]!), request),
       );
       return;
     }

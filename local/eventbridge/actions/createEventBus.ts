@@ -1,5 +1,6 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry, setOwnEntry } from '../../wire/own.ts';
 import { busArn, type EventBridgeContext } from '../model.ts';
 
 export function createEventBus(context: EventBridgeContext, input: JsonObject): JsonObject {
@@ -10,11 +11,11 @@ export function createEventBus(context: EventBridgeContext, input: JsonObject): 
   });
   if (name === 'default')
     throw new ServiceError('ValidationException', 'The default event bus already exists.');
-  if (context.store.state.buses[name] !== undefined) {
+  if (ownEntry(context.store.state.buses, name) !== undefined) {
     throw new ServiceError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
   }
   const arn = busArn(context, name);
-  context.store.state.buses[name] = { name, arn, rules: {} };
+  setOwnEntry(context.store.state.buses, name, { name, arn, rules: {} });
   context.store.changed();
   return { EventBusArn: arn };
 }

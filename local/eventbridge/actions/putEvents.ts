@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry } from '../../wire/own.ts';
 import { type BusState, DEFAULT_BUS, type EventBridgeContext, type EventEnvelope } from '../model.ts';
 import { type EventPattern, matchesPattern, parseEventPattern } from '../pattern.ts';
 
@@ -25,6 +26,29 @@ function patternOf(text: string): EventPattern {
 interface EntryFailure {
   readonly ErrorCode: string;
   readonly ErrorMessage: string;
+}
+
+/** Latest instant a JavaScript Date holds (8.64e15 ms), in the epoch seconds the JSON protocol sends. */
+const MAX_TIME_SECONDS = 8.64e12;
+
+/**
+ * Member types, checked for the whole request as the service's deserializer does: a Time that is not a
+ * timestamp or a Resources that is not a list of strings is refused, never ignored. Missing or empty
+ * members are left to the per-entry checks, which EventBridge reports entry by entry.
+ */
+function checkEntryTypes(entry: Fields): JsonObject {
+  for (const name of ['Source', 'DetailType', 'Detail', 'EventBusName', 'TraceHeader'])
+    entry.optionalString(name);
+  entry.optionalStringArray('Resources');
+  const time = entry.input.Time;
+  if (
+    time !== undefined &&
+    time !== null &&
+    (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_TIME_SECONDS)
+  ) {
+    entry.fail(`Time must be a timestamp in epoch seconds, got ${JSON.stringify(time)}`);
+  }
+  return entry.input;
 }
 
 /** The entry's size as EventBridge computes it for the 256 KB limit. */
@@ -78,7 +102,7 @@ function toEnvelope(
   const busName = (typeof entry.EventBusName === 'string' ? entry.EventBusName : DEFAULT_BUS)
     .split('/')
     .pop()!;
-  const bus = context.store.state.buses[busName];
+  const bus = ownEntry(context.store.state.buses, busName);
   if (bus === undefined) {
     return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${busName} does not exist.` };
   }
@@ -104,7 +128,7 @@ export function putEvents(context: EventBridgeContext, input: JsonObject): JsonO
   const fields = new Fields(input, 'ValidationException');
   const entries = fields
     .array('Entries')
-    .map((entry, index) => fields.nested(entry, `entries.${index + 1}`).input);
+    .map((entry, index) => checkEntryTypes(fields.nested(entry, `entries.${index + 1}`)));
   if (entries.length < 1 || entries.length > MAX_ENTRIES) {
     throw new ServiceError(
       'ValidationException',

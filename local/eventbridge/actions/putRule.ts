@@ -1,5 +1,6 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry, setOwnEntry } from '../../wire/own.ts';
 import { busByName, type EventBridgeContext, ruleArn } from '../model.ts';
 import { EventPatternError, parseEventPattern } from '../pattern.ts';
 
@@ -36,10 +37,10 @@ export function putRule(context: EventBridgeContext, input: JsonObject): JsonObj
   if (state !== 'ENABLED' && state !== 'DISABLED') {
     throw new ServiceError('ValidationException', `State ${state} must be ENABLED or DISABLED.`);
   }
-  const existing = bus.rules[name];
+  const existing = ownEntry(bus.rules, name);
   const arn = ruleArn(context, bus.name, name);
   const description = fields.optionalString('Description', { max: 512 });
-  bus.rules[name] = {
+  setOwnEntry(bus.rules, name, {
     name,
     arn,
     eventBusName: bus.name,
@@ -47,7 +48,7 @@ export function putRule(context: EventBridgeContext, input: JsonObject): JsonObj
     state,
     ...(description === undefined ? {} : { description }),
     targets: existing?.targets ?? {},
-  };
+  });
   context.store.changed();
   return { RuleArn: arn };
 }

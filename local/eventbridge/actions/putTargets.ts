@@ -1,5 +1,6 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry, setOwnEntry } from '../../wire/own.ts';
 import {
   busByName,
   type EventBridgeContext,
@@ -79,13 +80,16 @@ export function putTargets(context: EventBridgeContext, input: JsonObject): Json
       });
       continue;
     }
-    if (rule.targets[target.Id] === undefined && Object.keys(rule.targets).length >= MAX_TARGETS_PER_RULE) {
+    if (
+      ownEntry(rule.targets, target.Id) === undefined &&
+      Object.keys(rule.targets).length >= MAX_TARGETS_PER_RULE
+    ) {
       throw new ServiceError(
         'LimitExceededException',
         `The requested resource exceeds the maximum number allowed.`,
       );
     }
-    rule.targets[target.Id] = target;
+    setOwnEntry(rule.targets, target.Id, target);
   }
   context.store.changed();
   return { FailedEntryCount: FailedEntries.length, FailedEntries };

@@ -1,5 +1,6 @@
-import { Fields } from '../../wire/fields.ts';
+import { Fields, isBase64 } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry, setOwnEntry } from '../../wire/own.ts';
 import type { SubRecordType } from '../deaggregation.ts';
 import {
   DEFAULT_PREFIX,
@@ -72,6 +73,9 @@ function parseDestination(fields: Fields): DestinationConfig {
           const delimiter = parameter('Delimiter');
           if (delimiter === undefined || delimiter === '')
             invalid('RecordDeAggregation DELIMITED needs a Delimiter');
+          // The API takes the delimiter base64-encoded; anything else would decode to some other delimiter.
+          if (!isBase64(delimiter))
+            invalid(`RecordDeAggregation Delimiter must be base64-encoded, got '${delimiter}'`);
           deaggregation = { type: 'DELIMITED', delimiter: Buffer.from(delimiter, 'base64').toString() };
         } else invalid(`RecordDeAggregation SubRecordType must be JSON or DELIMITED, got ${subRecordType}`);
       } else {
@@ -88,7 +92,7 @@ function parseDestination(fields: Fields): DestinationConfig {
     if (errorOutputPrefix === undefined) invalid('ErrorOutputPrefix is required with dynamic partitioning');
     if (extractionQuery === undefined) invalid('dynamic partitioning needs a MetadataExtraction processor');
     for (const key of partitionKeysInPrefix(prefix)) {
-      if (!(key in extractionQuery))
+      if (!Object.hasOwn(extractionQuery, key))
         invalid(`Prefix uses partitionKeyFromQuery:${key}, which the query does not extract`);
     }
   } else if (partitionKeysInPrefix(prefix).length > 0) {
@@ -120,21 +124,21 @@ export function createDeliveryStream(context: FirehoseContext, input: JsonObject
   const type = fields.optionalString('DeliveryStreamType') ?? 'DirectPut';
   if (type !== 'DirectPut') invalid(`DeliveryStreamType ${type} is not supported by the local stand-in`);
   const destination = parseDestination(fields);
-  if (context.store.state.streams[name] !== undefined) {
+  if (ownEntry(context.store.state.streams, name) !== undefined) {
     throw new ServiceError(
       'ResourceInUseException',
       `Firehose ${name} under accountId ${context.accountId} already exists`,
     );
   }
   const arn = `arn:aws:firehose:${context.region}:${context.accountId}:deliverystream/${name}`;
-  context.store.state.streams[name] = {
+  setOwnEntry(context.store.state.streams, name, {
     name,
     arn,
     createdMs: context.now(),
     version: 1,
     destination,
     buffers: {},
-  };
+  });
   context.store.changed();
   return { DeliveryStreamARN: arn };
 }

@@ -1,5 +1,6 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry, setOwnEntry } from '../../wire/own.ts';
 import { queueUrl, type SqsContext, validateAttributes } from '../queues.ts';
 
 export function createQueue(context: SqsContext, input: JsonObject): JsonObject {
@@ -13,7 +14,7 @@ export function createQueue(context: SqsContext, input: JsonObject): JsonObject 
     );
   }
   const attributes = validateAttributes(fields.optionalObject('Attributes') ?? {});
-  const existing = context.store.state.queues[name];
+  const existing = ownEntry(context.store.state.queues, name);
   if (existing !== undefined) {
     // SQS's CreateQueue is idempotent only when every given attribute matches the existing queue.
     for (const [key, value] of Object.entries(attributes)) {
@@ -26,13 +27,13 @@ export function createQueue(context: SqsContext, input: JsonObject): JsonObject 
     }
     return { QueueUrl: queueUrl(context, name) };
   }
-  context.store.state.queues[name] = {
+  setOwnEntry(context.store.state.queues, name, {
     name,
     arn: `arn:aws:sqs:${context.region}:${context.accountId}:${name}`,
     createdMs: context.now(),
     attributes,
     messages: [],
-  };
+  });
   context.store.changed();
   return { QueueUrl: queueUrl(context, name) };
 }

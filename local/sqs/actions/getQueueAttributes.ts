@@ -1,5 +1,6 @@
 import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
+import { ownEntry } from '../../wire/own.ts';
 import { ATTRIBUTE_DEFAULTS, expire, type QueueState, queueByUrl, type SqsContext } from '../queues.ts';
 
 function computed(context: SqsContext, queue: QueueState): Record<string, string> {
@@ -22,13 +23,13 @@ export function getQueueAttributes(context: SqsContext, input: JsonObject): Json
   const fields = new Fields(input, 'InvalidParameterValue');
   const queue = queueByUrl(context, fields.string('QueueUrl'));
   expire(context, queue);
-  const requested = (fields.optionalArray('AttributeNames') ?? []).map(String);
+  const requested = fields.optionalStringArray('AttributeNames') ?? [];
   const all = computed(context, queue);
   if (requested.includes('All')) return { Attributes: all };
   const selected: Record<string, string> = {};
   for (const name of requested) {
-    const value = all[name];
-    if (value === undefined && !(name in ATTRIBUTE_DEFAULTS) && name !== 'RedrivePolicy') {
+    const value = ownEntry(all, name);
+    if (value === undefined && !Object.hasOwn(ATTRIBUTE_DEFAULTS, name) && name !== 'RedrivePolicy') {
       throw new ServiceError('InvalidAttributeName', `Unknown Attribute ${name}.`);
     }
     if (value !== undefined) selected[name] = value;

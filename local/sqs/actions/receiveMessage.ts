@@ -24,10 +24,10 @@ export async function receiveMessage(context: SqsContext, input: JsonObject): Pr
     fields.optionalInteger('WaitTimeSeconds', 0, 20) ?? attribute(queue, 'ReceiveMessageWaitTimeSeconds');
   // AttributeNames is the deprecated spelling of MessageSystemAttributeNames; SDKs still send either.
   const systemNames = new Set([
-    ...(fields.optionalArray('MessageSystemAttributeNames') ?? []).map(String),
-    ...(fields.optionalArray('AttributeNames') ?? []).map(String),
+    ...(fields.optionalStringArray('MessageSystemAttributeNames') ?? []),
+    ...(fields.optionalStringArray('AttributeNames') ?? []),
   ]);
-  const attributeNames = (fields.optionalArray('MessageAttributeNames') ?? []).map(String);
+  const attributeNames = fields.optionalStringArray('MessageAttributeNames') ?? [];
 
   const deadline = context.now() + waitSeconds * 1000;
   for (;;) {

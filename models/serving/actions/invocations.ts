@@ -23,11 +23,16 @@ export function invocations(context: ServingContext, request: ServingRequest): S
   if (!acceptsJson(request.accept)) return failure(406, 'this model answers application/json only');
   try {
     const records = parseRecords(type, request.body, model.dimensions);
-    return {
-      status: 200,
-      contentType: 'application/json',
-      body: encodeScores(records.map((r) => model.score(r))),
-    };
+    const scores = records.map((r) => model.score(r));
+    // Finite inputs near the float range overflow inside the trees; JSON would carry the NaN as null.
+    const unscorable = scores.findIndex((score) => !Number.isFinite(score));
+    if (unscorable >= 0) {
+      return failure(
+        400,
+        `record ${unscorable + 1}: cannot be scored, its values are beyond the model's numeric range`,
+      );
+    }
+    return { status: 200, contentType: 'application/json', body: encodeScores(scores) };
   } catch (error) {
     if (error instanceof FleetstreamError && error.code === 'MODEL_INPUT_INVALID')
       return failure(400, error.message);
