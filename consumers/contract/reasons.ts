@@ -29,6 +29,11 @@ export const RejectReason = {
   SeqRegression: 'SEQ_REGRESSION',
   /** Firmware is missing or not on the fleet's allow-list. */
   FirmwareNotAllowed: 'FIRMWARE_NOT_ALLOWED',
+  /**
+   * The runtime's record envelope is broken (a Lambda event's `kinesis` object, a MultiLang record): data
+   * that is not base64, a missing sequence number or arrival time. The message names the field.
+   */
+  MalformedEnvelope: 'MALFORMED_ENVELOPE',
 } as const;
 
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];

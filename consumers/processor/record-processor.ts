@@ -112,6 +112,45 @@ export function createRecordProcessor(options: RecordProcessorOptions = {}): Rec
   return new RecordProcessor(options);
 }
 
+/**
+ * A record a runtime received but could not turn into a StreamRecord: its transport envelope (the Lambda
+ * event's `kinesis` object, the MultiLang daemon's record) is broken, e.g. `data` is not base64 or the
+ * sequence number is missing. It never reaches the processor, but it is still accounted for.
+ */
+export interface UnreadableRecord {
+  /** `${shardId}:${sequenceNumber}` when the envelope names them, else the runtime's own stable position. */
+  readonly id: string;
+  readonly reason: RejectReason;
+  readonly message: string;
+  /** What was received in place of the payload (e.g. the UTF-8 of a `data` string that is not base64). */
+  readonly raw: Uint8Array;
+  /** 0 when the envelope carries no usable arrival time. */
+  readonly arrivalMs: number;
+}
+
+/**
+ * The batch outcome of unreadable records: each one in, each one rejected with its reason, so a runtime
+ * that merges it with the processor's outcome keeps `in = accepted + rejected + duplicates`.
+ */
+export function rejectUnreadable(records: readonly UnreadableRecord[]): BatchOutcome {
+  const out = new OutputCollector();
+  for (const record of records) {
+    out.counts.in++;
+    out.rejections.push({
+      kind: 'rejection',
+      id: record.id,
+      reason: record.reason,
+      message: record.message,
+      rawBase64: Buffer.from(record.raw.buffer, record.raw.byteOffset, record.raw.byteLength).toString(
+        'base64',
+      ),
+      arrivalMs: record.arrivalMs,
+    });
+  }
+  out.counts.rejected = out.rejections.length;
+  return out.outcome();
+}
+
 function rejection(
   record: StreamRecord,
   reason: RejectReason,

@@ -21,16 +21,22 @@
  * failed sends its readings through the review again on the retry, so its shingle holds them twice for a
  * few readings: the model's features are approximate there, the decisions still made.
  */
+import { createHash } from 'node:crypto';
 import type { CorrectionRequest, StreamRecord } from '../contract/outputs.ts';
 import type { S3SnapshotStore } from '../leases/snapshot-store.ts';
 import { countBatch } from '../observability/batch-metrics.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { mergeOutcomes } from '../processor/outcome.ts';
-import { createRecordProcessor } from '../processor/record-processor.ts';
+import {
+  createRecordProcessor,
+  rejectUnreadable,
+  type UnreadableRecord,
+} from '../processor/record-processor.ts';
 import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, EncodedOutput, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
 import type { Sinks } from '../sinks/ports.ts';
+import { decodeBase64, describe, isObject, unreadable } from './envelope.ts';
 import { clientsFor, createRuntimeParts, runtimeConfigFromEnv } from './runtime.ts';
 
 /** The parts of the Kinesis event Lambda sends that the handler reads. */
@@ -66,11 +72,6 @@ export interface LambdaDeps {
 }
 
 const STATE_CHECKPOINT = 'lambda';
-
-function shardIdOf(eventId: string): string {
-  // eventID is `shardId-000000000000:49590338271490256608559692538361571095921575989136588898`.
-  return eventId.split(':')[0] ?? 'unknown';
-}
 
 async function deliver(sinks: Sinks, outcome: BatchOutcome): Promise<void> {
   await Promise.all([
@@ -118,6 +119,83 @@ async function reviewed(
   );
 }
 
+/** A Kinesis eventID: `shardId-000000000000:<sequence number>`. */
+const EVENT_ID = /^(shardId-[0-9]{1,32}):/;
+const SEQUENCE_NUMBER = /^[0-9]{1,128}$/;
+
+/** One shard's part of an event: the records to process, and the ones whose envelope is broken. */
+interface ShardPart {
+  readonly records: StreamRecord[];
+  readonly unreadable: UnreadableRecord[];
+  /** The unreadable records' sequence numbers where they have one, in event order (for failure reports). */
+  readonly unreadableSequenceNumbers: string[];
+}
+
+/**
+ * Splits an event by shard and checks every record's envelope. Lambda sends one shard per invocation,
+ * but nothing here depends on it: each shard's records go through its own state. A record whose
+ * eventID names no shard cannot be given state, so it is rejected like any other broken envelope (its
+ * part is keyed `undefined`).
+ */
+function readEvent(event: unknown): Map<string | undefined, ShardPart> | undefined {
+  const entries = isObject(event) ? event.Records : undefined;
+  if (!Array.isArray(entries)) return undefined;
+  const parts = new Map<string | undefined, ShardPart>();
+  entries.forEach((entry: unknown, index) => {
+    const eventId = isObject(entry) ? entry.eventID : undefined;
+    const shardId = typeof eventId === 'string' ? EVENT_ID.exec(eventId)?.[1] : undefined;
+    let part = parts.get(shardId);
+    if (part === undefined) {
+      part = { records: [], unreadable: [], unreadableSequenceNumbers: [] };
+      parts.set(shardId, part);
+    }
+    const kinesis = isObject(entry) ? entry.kinesis : undefined;
+    const k = isObject(kinesis) ? kinesis : {};
+    const { data, partitionKey, sequenceNumber, approximateArrivalTimestamp: arrival } = k;
+    const sequence =
+      typeof sequenceNumber === 'string' && SEQUENCE_NUMBER.test(sequenceNumber) ? sequenceNumber : undefined;
+    const arrivalMs =
+      typeof arrival === 'number' && Number.isFinite(arrival) && arrival >= 0
+        ? Math.round(arrival * 1000)
+        : undefined;
+    const bytes = typeof data === 'string' ? decodeBase64(data) : undefined;
+    let fault: [field: string, problem: string] | undefined;
+    if (!isObject(entry)) fault = [`Records[${index}]`, `is ${describe(entry)}`];
+    else if (shardId === undefined) fault = ['eventID', `does not name a shard (${describe(eventId)})`];
+    else if (!isObject(kinesis)) fault = ['kinesis', `is ${describe(kinesis)}`];
+    else if (typeof data !== 'string') fault = ['kinesis.data', `is ${describe(data)}`];
+    else if (bytes === undefined) fault = ['kinesis.data', 'is not base64'];
+    else if (sequence === undefined) fault = ['kinesis.sequenceNumber', `is ${describe(sequenceNumber)}`];
+    else if (typeof partitionKey !== 'string' || partitionKey === '')
+      fault = ['kinesis.partitionKey', `is ${describe(partitionKey)}`];
+    else if (arrivalMs === undefined)
+      fault = ['kinesis.approximateArrivalTimestamp', `is ${describe(arrival)}`];
+    if (fault === undefined && bytes !== undefined && sequence !== undefined && arrivalMs !== undefined) {
+      part.records.push({
+        data: bytes,
+        partitionKey: partitionKey as string,
+        sequenceNumber: sequence,
+        arrivalMs,
+        shardId,
+      });
+      return;
+    }
+    const [field, problem] = fault ?? ['kinesis', 'is unreadable'];
+    const position =
+      sequence ??
+      `data-${createHash('sha256')
+        .update(typeof data === 'string' ? data : '')
+        .update(String(index))
+        .digest('hex')
+        .slice(0, 16)}`;
+    part.unreadable.push(
+      unreadable(`${shardId ?? 'unknown-shard'}:${position}`, field, problem, data, arrivalMs),
+    );
+    if (sequence !== undefined) part.unreadableSequenceNumbers.push(sequence);
+  });
+  return parts;
+}
+
 export function createHandler(
   deps: LambdaDeps,
 ): (event: KinesisStreamEvent) => Promise<KinesisBatchResponse> {
@@ -131,18 +209,32 @@ export function createHandler(
     }
     return stage;
   };
-  return async (event) => {
-    const first = event.Records[0];
-    if (first === undefined) return { batchItemFailures: [] };
-    const shardId = shardIdOf(first.eventID);
-    const log = deps.logger.child({ shardId });
-    const records: StreamRecord[] = event.Records.map((entry) => ({
-      data: Buffer.from(entry.kinesis.data, 'base64'),
-      partitionKey: entry.kinesis.partitionKey,
-      sequenceNumber: entry.kinesis.sequenceNumber,
-      arrivalMs: Math.round(entry.kinesis.approximateArrivalTimestamp * 1000),
-      shardId,
-    }));
+
+  /** One shard's records: its state in, device by device through the processor, its state out. */
+  async function handleShard(
+    shardId: string | undefined,
+    part: ShardPart,
+    failures: { itemIdentifier: string }[],
+  ): Promise<void> {
+    const log = deps.logger.child({ shardId: shardId ?? 'unknown' });
+    const { records } = part;
+    if (part.unreadable.length > 0) {
+      // Delivered and reported on their own: they never touch the shard's state.
+      const rejected = rejectUnreadable(part.unreadable);
+      countBatch(deps.metrics, rejected);
+      log.warn('records with a broken envelope go to the DLQ', {
+        count: part.unreadable.length,
+        first: part.unreadable[0]?.message,
+      });
+      try {
+        await deliver(deps.sinks, rejected);
+      } catch (error) {
+        // Without a sequence number to restart from, '' makes Lambda retry the whole batch.
+        failures.push({ itemIdentifier: part.unreadableSequenceNumbers[0] ?? '' });
+        log.warn('rejections of broken envelopes not delivered', { error });
+      }
+    }
+    if (shardId === undefined || records.length === 0) return;
 
     const previous = await deps.snapshots.loadAt(shardId, STATE_CHECKPOINT);
     const fresh = (): RecordProcessorApi => {
@@ -167,7 +259,6 @@ export function createHandler(
     }
     const outcomes = await reviewed(stageFor(shardId), processed, { metrics: deps.metrics, log });
     const failedDevices = new Set<string>();
-    const failures: { itemIdentifier: string }[] = [];
     for (const [deviceId, outcome] of outcomes) {
       try {
         await deliver(deps.sinks, outcome);
@@ -186,6 +277,21 @@ export function createHandler(
       deps.metrics.count('DevicesFailed', failedDevices.size);
     }
     await deps.snapshots.save(shardId, STATE_CHECKPOINT, state.snapshot());
+  }
+
+  return async (event) => {
+    const parts = readEvent(event);
+    if (parts === undefined) {
+      // Nothing in it can be accounted for: not a Kinesis event (a test event, a wrong trigger).
+      deps.metrics.count('MalformedEvents');
+      deps.logger.error('not a Kinesis event: no Records array; nothing to process', {
+        keys: isObject(event) ? Object.keys(event).slice(0, 10) : describe(event),
+      });
+      deps.metrics.flush();
+      return { batchItemFailures: [] };
+    }
+    const failures: { itemIdentifier: string }[] = [];
+    for (const [shardId, part] of parts) await handleShard(shardId, part, failures);
     deps.metrics.flush();
     return { batchItemFailures: failures };
   };

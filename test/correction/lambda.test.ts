@@ -381,4 +381,51 @@ describe('correction functions on SQS event sources', () => {
       DeadLetterReason.MalformedRequest,
     ]);
   });
+
+  it('settles malformed SQS events (no attributes, non-numeric counts, bodies that are not JSON) without throwing', async () => {
+    const handler = await lambda('requests');
+    for (const bad of [{}, null, { Records: 'x' }, { Records: [] }] as unknown as SqsEvent[])
+      assert.deepEqual(await handler(bad), { batchItemFailures: [] });
+
+    // The request postponed above is still in flight; it is not part of this test.
+    const inFlight = await queueDepth(clients.sqs, urls.queueUrl);
+    for (const body of ['not json', '{"v":1}'])
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: urls.queueUrl, MessageBody: body }));
+    const received = await eventFrom(urls.queueUrl);
+    assert.deepEqual(received.Records.map((r) => r.body).sort(), ['not json', '{"v":1}']);
+    const [first, second] = received.Records;
+    const event = {
+      Records: [
+        { ...first, attributes: undefined },
+        { ...second, attributes: { ApproximateReceiveCount: 'many', SentTimestamp: 'yesterday' } },
+        null,
+      ],
+    } as unknown as SqsEvent;
+    assert.deepEqual(await handler(event), { batchItemFailures: [] });
+    assert.equal(await queueDepth(clients.sqs, urls.queueUrl), inFlight, 'both settled and deleted');
+
+    // Both dead-lettered with their reason; the DLQ processor stores them, with usable attempt counts.
+    const dlq = await eventFrom(urls.deadLetterQueueUrl);
+    const letters = dlq.Records.map((r) => parseDeadLetter(r.body));
+    assert.deepEqual(
+      letters.map((l) => (l.ok ? l.value.reason : l.message)),
+      [DeadLetterReason.MalformedRequest, DeadLetterReason.MalformedRequest],
+    );
+    const processor = await lambda('dead-letters');
+    const mangled = {
+      Records: dlq.Records.map((r) => ({
+        ...r,
+        attributes: { ApproximateReceiveCount: 'x', SentTimestamp: '' },
+      })),
+    };
+    assert.deepEqual(await processor(mangled), { batchItemFailures: [] });
+    assert.equal(await queueDepth(clients.sqs, urls.deadLetterQueueUrl), 0);
+    const stored = (await listFailures(store, DeadLetterReason.MalformedRequest)).length;
+    assert.ok(stored >= 3, `malformed failures stored: ${stored}`);
+    for (const failure of await listFailures(store, DeadLetterReason.MalformedRequest)) {
+      const item = await readFailure(store, failure.key);
+      assert.ok(Number.isInteger(item.attempts) && item.attempts >= 1, JSON.stringify(item));
+      assert.ok(Number.isFinite(item.firstDeadLetteredAtMs), JSON.stringify(item));
+    }
+  });
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createS3SnapshotStore } from '../../consumers/leases/snapshot-store.ts';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ALL_REJECT_REASONS } from '../../consumers/contract/reasons.ts';
+import { createS3SnapshotStore, snapshotKey } from '../../consumers/leases/snapshot-store.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
@@ -183,5 +186,142 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
       runtime.destroy();
       await server.close();
     }
+  });
+
+  it('puts every record of a malformed event in the results or the DLQ with a reason, and never throws', async () => {
+    const resources = await isolatedResources(local.clients, 'lambda-bad', 1);
+    const emf: string[] = [];
+    const handler = createHandler({
+      ...sinksAndSnapshots(resources),
+      createProcessor: () => createRecordProcessor(),
+      logger: silentLogger,
+      metrics: createMetrics({ write: (line) => emf.push(line) }),
+    });
+    // Not Kinesis events at all: nothing to account for, and still a proper response.
+    const notEvents = [{}, null, { Records: 'x' }, { Records: [] }] as unknown as KinesisStreamEvent[];
+    for (const bad of notEvents) assert.deepEqual(await handler(bad), { batchItemFailures: [] });
+
+    const baseMs = Date.now() - 120_000;
+    const arrival = (baseMs + 30_000) / 1000;
+    const [a0, a1, a2, b0] = telemetry(1, 0, 3, baseMs).concat(telemetry(2, 0, 1, baseMs).slice(1));
+    const good = (record: TestRecord, shard: string, sequence: string) => ({
+      eventID: `${shard}:${sequence}`,
+      eventSourceARN: 'not-an-arn',
+      kinesis: {
+        data: record.data.toString('base64'),
+        partitionKey: record.partitionKey,
+        sequenceNumber: sequence,
+        approximateArrivalTimestamp: arrival,
+      },
+    });
+    const kinesis = (sequence: string, fields: Record<string, unknown>) => ({
+      eventID: `${SHARD}:${sequence}`,
+      kinesis: {
+        data: a2!.data.toString('base64'),
+        partitionKey: 'dev-0',
+        sequenceNumber: sequence,
+        approximateArrivalTimestamp: arrival,
+        ...fields,
+      },
+    });
+    const OTHER = 'shardId-000000000004';
+    const records: unknown[] = [
+      good(a0!, SHARD, '100'),
+      { ...good(a1!, SHARD, '101'), eventSourceARN: undefined },
+      kinesis('102', { data: '%%% not base64 %%%' }),
+      kinesis('103', { data: Buffer.from(a2!.data).toString('utf8') }), // JSON, but not base64
+      kinesis('104', { data: undefined }),
+      kinesis('105', { data: 42 }),
+      kinesis('106', { data: '' }),
+      kinesis('107', { data: Buffer.from([0xc3, 0x28, 0xff]).toString('base64') }),
+      kinesis('108', { data: Buffer.from('{"oops":').toString('base64') }),
+      kinesis('109', { data: Buffer.from('[1,2,3]').toString('base64') }),
+      kinesis('110', { data: Buffer.alloc(300_000, 'x').toString('base64') }),
+      kinesis('111', { sequenceNumber: undefined }),
+      kinesis('112', { partitionKey: undefined }),
+      kinesis('113', { approximateArrivalTimestamp: undefined }),
+      kinesis('114', { approximateArrivalTimestamp: 'soon' }),
+      { eventID: `${SHARD}:115` },
+      null,
+      { ...good(a2!, SHARD, '116'), eventID: undefined },
+      { ...good(a2!, SHARD, '117'), eventID: '../../escape' },
+      good(a2!, SHARD, '118'),
+      good(b0!, OTHER, '200'),
+    ];
+    const response = await handler({ Records: records } as unknown as KinesisStreamEvent);
+    assert.deepEqual(response, { batchItemFailures: [] });
+
+    // Accepted: a0, a1, a2 (shard 3) and b0 (shard 4), each with its own state.
+    await local.stack.standIns.firehose.flush();
+    const readings = (await deliveredLines(local.clients, resources.names.bucket, 'results/'))
+      .filter((line) => line.kind === 'reading')
+      .map((line) => line.id)
+      .sort();
+    assert.deepEqual(readings, ['dev-0:r:0', 'dev-0:r:1', 'dev-0:r:2', 'dev-1:r:0']);
+    // Every raw archive line is JSON with the record's stream position (a missing one made it invalid).
+    const archived = await deliveredLines(local.clients, resources.names.bucket, 'raw/');
+    assert.equal(archived.length, 4);
+    for (const line of archived) assert.match(String(line.sequenceNumber), /^\d+$/);
+    for (const shard of [SHARD, OTHER])
+      await local.clients.s3.send(
+        new HeadObjectCommand({
+          Bucket: resources.names.bucket,
+          Key: snapshotKey(resources.names.stream, shard, 'lambda'),
+        }),
+      );
+
+    // Rejected: every other record, each once, with a known reason code and the field it broke.
+    const rejections: Array<{ id: string; reason: string; message: string; rawBase64: string }> = [];
+    for (let round = 0; round < 20 && rejections.length < 17; round++) {
+      const { Messages = [] } = await local.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.dlqUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
+      );
+      for (const message of Messages) rejections.push(JSON.parse(message.Body ?? '{}'));
+    }
+    assert.equal(rejections.length, records.length - 4, JSON.stringify(rejections.map((r) => r.id)));
+    assert.equal(new Set(rejections.map((r) => r.id)).size, rejections.length, 'one entry per record');
+    for (const rejection of rejections) assert.ok(ALL_REJECT_REASONS.includes(rejection.reason as never));
+    const byId = new Map(rejections.map((r) => [r.id, r]));
+    const reasonOf = (sequence: string) => byId.get(`${SHARD}:${sequence}`)?.reason;
+    assert.deepEqual(
+      ['102', '103', '104', '105', '106', '107', '108', '109', '110', '112', '113', '114'].map(reasonOf),
+      [
+        'MALFORMED_ENVELOPE',
+        'MALFORMED_ENVELOPE',
+        'MALFORMED_ENVELOPE',
+        'MALFORMED_ENVELOPE',
+        'EMPTY_RECORD',
+        'INVALID_UTF8',
+        'INVALID_JSON',
+        'NOT_TELEMETRY',
+        'RECORD_TOO_LARGE',
+        'MALFORMED_ENVELOPE',
+        'MALFORMED_ENVELOPE',
+        'MALFORMED_ENVELOPE',
+      ],
+    );
+    assert.match(byId.get(`${SHARD}:102`)?.message ?? '', /kinesis\.data is not base64/);
+    assert.match(byId.get(`${SHARD}:113`)?.message ?? '', /kinesis\.approximateArrivalTimestamp is missing/);
+    // What came in place of base64 is kept, so the record can still be inspected.
+    assert.equal(
+      Buffer.from(byId.get(`${SHARD}:103`)?.rawBase64 ?? '', 'base64').toString(),
+      a2!.data.toString(),
+    );
+    assert.ok(byId.get('unknown-shard:116') && byId.get('unknown-shard:117'), 'eventID naming no shard');
+    assert.equal(
+      rejections.filter((r) =>
+        /sequenceNumber is missing|kinesis is missing|Records\[16\] is null/.test(r.message),
+      ).length,
+      3,
+    );
+    // Accounted for in the metrics too.
+    const total = (name: string) =>
+      emf.map((line) => (JSON.parse(line) as Record<string, number>)[name] ?? 0).reduce((x, y) => x + y, 0);
+    assert.equal(total('RecordsIn'), records.length);
+    assert.equal(total('RecordsRejected'), records.length - 4);
   });
 });

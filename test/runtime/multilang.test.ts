@@ -14,7 +14,11 @@ const SHARD = 'shardId-000000000000';
 
 /** Plays the MultiLangDaemon: writes actions to the child's stdin, reads its stdout line by line. */
 class FakeDaemon {
+  /** Every child started, so a failed test cannot leave one waiting on its input forever. */
+  static readonly all = new Set<FakeDaemon>();
   readonly child: ChildProcessWithoutNullStreams;
+  /** The child's exit code, whenever it exits. */
+  readonly exited: Promise<number | null>;
   readonly stdoutLines: string[] = [];
   stderr = '';
   #pending: string[] = [];
@@ -26,6 +30,8 @@ class FakeDaemon {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    FakeDaemon.all.add(this);
     this.child.stderr.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });
@@ -74,8 +80,25 @@ class FakeDaemon {
 
   async exit(): Promise<number | null> {
     this.child.stdin.end();
-    return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    return this.exited;
   }
+
+  /** Every stdout line was a protocol message (status or checkpoint). */
+  assertOnlyProtocolOutput(): void {
+    for (const line of this.stdoutLines) {
+      const message = JSON.parse(line);
+      assert.ok(message.action === 'status' || message.action === 'checkpoint', line);
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 }
 
 function kinesisRecords(fromSeq: number, toSeq: number, baseMs: number, firstSequence: bigint) {
@@ -105,6 +128,7 @@ describe('MultiLang child speaking the KCL protocol', () => {
     };
   });
   after(async () => {
+    for (const daemon of FakeDaemon.all) if (daemon.child.exitCode === null) daemon.child.kill();
     clients.destroy();
     await stack.stop();
   });
@@ -201,5 +225,98 @@ describe('MultiLang child speaking the KCL protocol', () => {
     const rejection = JSON.parse(dlq.Messages?.[0]?.Body ?? '{}');
     assert.equal(rejection.reason, 'INVALID_JSON');
     assert.equal(Buffer.from(rejection.rawBase64, 'base64').toString(), '{oops');
+  });
+
+  it('rejects the broken records of a batch to the DLQ with their field named, and checkpoints past them', async () => {
+    const shard = 'shardId-000000000007';
+    const daemon = new FakeDaemon(env);
+    daemon.send({ action: 'initialize', shardId: shard, sequenceNumber: 'TRIM_HORIZON' });
+    await daemon.expectStatus('initialize');
+    const [good0, good1, good2] = kinesisRecords(20, 21, baseMs, 49_000_000_000_000_000_300n);
+    const at = (n: number) => (49_000_000_000_000_000_310n + BigInt(n)).toString();
+    const broken = [
+      { ...good0!, sequenceNumber: at(0), data: '%%% not base64 %%%' },
+      { ...good0!, sequenceNumber: at(1), data: 7 },
+      { ...good0!, sequenceNumber: undefined },
+      { ...good0!, sequenceNumber: at(2), partitionKey: undefined },
+      { ...good0!, sequenceNumber: at(3), approximateArrivalTimestamp: undefined },
+      null,
+      { ...good0!, sequenceNumber: at(4), data: Buffer.from('{"not":"telemetry"}').toString('base64') },
+    ];
+    daemon.send({ action: 'processRecords', records: [good0, good1, good2, ...broken] });
+    // The checkpoint goes past the broken records: the last position of the batch that has one.
+    assert.deepEqual(await daemon.next(), {
+      action: 'checkpoint',
+      sequenceNumber: at(4),
+      subSequenceNumber: 0,
+    });
+    daemon.send({ action: 'checkpoint', sequenceNumber: at(4) });
+    await daemon.expectStatus('processRecords');
+    assert.equal(await daemon.exit(), 0);
+    daemon.assertOnlyProtocolOutput();
+
+    const rejections: Array<{ id: string; reason: string; message: string; rawBase64: string }> = [];
+    for (let round = 0; round < 10 && rejections.length < broken.length; round++) {
+      const { Messages = [] } = await clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: resources.dlqUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
+      );
+      for (const message of Messages) rejections.push(JSON.parse(message.Body ?? '{}'));
+    }
+    const mine = rejections.filter((r) => r.id.startsWith(shard));
+    assert.equal(mine.length, broken.length, JSON.stringify(mine.map((r) => r.message)));
+    assert.deepEqual(
+      mine.map((r) => r.reason).sort(),
+      [...Array(6).fill('MALFORMED_ENVELOPE'), 'NOT_TELEMETRY'].sort(),
+    );
+    const messages = mine.map((r) => r.message).join('\n');
+    for (const expected of [
+      'records[3].data is not base64',
+      'records[4].data is a number',
+      'records[5].sequenceNumber is missing',
+      'records[6].partitionKey is missing',
+      'records[7].approximateArrivalTimestamp is missing',
+      'records[8] is null',
+    ])
+      assert.ok(messages.includes(expected), `${expected} in\n${messages}`);
+    // What came in place of base64 is kept for inspection.
+    const notBase64 = mine.find((r) => r.message.includes('not base64'));
+    assert.equal(Buffer.from(notBase64?.rawBase64 ?? '', 'base64').toString(), '%%% not base64 %%%');
+
+    await stack.standIns.firehose.flush();
+    const readings = (await deliveredLines(clients, resources.names.bucket, 'raw/')).filter(
+      (line) => line.shardId === shard,
+    );
+    assert.equal(readings.length, 3, "the batch's readable records were processed");
+  });
+
+  it('exits 1 with the reason on stderr for an action it cannot act on, writing nothing but protocol', async () => {
+    const daemon = new FakeDaemon(env);
+    daemon.send({ action: 'initialize', shardId: 'shardId-000000000008', sequenceNumber: 'TRIM_HORIZON' });
+    await daemon.expectStatus('initialize');
+    // The daemon would wait forever for a status the child cannot truthfully give.
+    daemon.send({ action: 'processRecords', records: 'nope' });
+    assert.equal(await withTimeout(daemon.exited, 20_000, 'child exit'), 1);
+    assert.match(daemon.stderr, /PROTOCOL_VIOLATION|processRecords\.records is the string/);
+    daemon.assertOnlyProtocolOutput();
+    assert.equal(daemon.stdoutLines.length, 1);
+  });
+
+  it('exits 1 when the input closes while it waits for a checkpoint reply', async () => {
+    const daemon = new FakeDaemon(env);
+    daemon.send({ action: 'initialize', shardId: 'shardId-000000000009', sequenceNumber: 'TRIM_HORIZON' });
+    await daemon.expectStatus('initialize');
+    daemon.send({
+      action: 'processRecords',
+      records: kinesisRecords(30, 31, baseMs, 49_000_000_000_000_000_400n),
+    });
+    assert.equal((await daemon.next()).action, 'checkpoint');
+    // The daemon goes away mid-batch, before answering.
+    assert.equal(await withTimeout(daemon.exit(), 20_000, 'child exit'), 1);
+    assert.match(daemon.stderr, /input closed while a checkpoint reply was awaited/);
+    daemon.assertOnlyProtocolOutput();
   });
 });

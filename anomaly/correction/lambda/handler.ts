@@ -28,27 +28,41 @@ const TRACKED_REQUESTS = 10_000;
 
 export function createCorrectionLambda(queue: CorrectionQueue, deps: CorrectionLambdaDeps): SqsHandler {
   const { service } = deps;
-  const dispose = (record: SqsEvent['Records'][number]): Promise<MessageDisposition> =>
-    queue === 'requests'
-      ? service.processRequest(receivedOf(record))
-      : service.processDeadLetter(receivedOf(record));
+  const dispose = (record: SqsEvent['Records'][number]): Promise<MessageDisposition> => {
+    const received = receivedOf(record);
+    if (received.problems.length > 0)
+      deps.logger.warn('SQS record with unusable attributes; read with defaults', {
+        messageId: received.messageId,
+        problems: received.problems,
+      });
+    return queue === 'requests' ? service.processRequest(received) : service.processDeadLetter(received);
+  };
   return async (event) => {
     const failures: { itemIdentifier: string }[] = [];
-    const settle = async (record: SqsEvent['Records'][number]): Promise<void> => {
+    const settle = async (entry: unknown): Promise<void> => {
+      if (typeof entry !== 'object' || entry === null) {
+        // Nothing to settle nor to report: there is no message here, only a broken event.
+        deps.logger.error('SQS event record is not an object; skipped', {
+          record: String(entry).slice(0, 200),
+        });
+        return;
+      }
+      const record = entry as SqsEvent['Records'][number];
+      // Without an id, '' makes Lambda retry the whole batch rather than lose the message.
+      const messageId = typeof record.messageId === 'string' ? record.messageId : '';
       try {
-        if ((await dispose(record)) === 'postponed') failures.push({ itemIdentifier: record.messageId });
+        if ((await dispose(record)) === 'postponed') failures.push({ itemIdentifier: messageId });
       } catch (error) {
         // Not settled, not deleted: SQS delivers it again, and after maxReceiveCount moves it on.
-        failures.push({ itemIdentifier: record.messageId });
-        deps.logger.warn('message not settled; SQS will deliver it again', {
-          messageId: record.messageId,
-          error,
-        });
+        failures.push({ itemIdentifier: messageId });
+        deps.logger.warn('message not settled; SQS will deliver it again', { messageId, error });
       }
     };
+    const records: readonly unknown[] = Array.isArray(event?.Records) ? event.Records : [];
+    if (records !== event?.Records) deps.logger.error('not an SQS event: no Records array; nothing to do');
     // As the local loop: requests of a batch concurrently (claims keep them apart), dead letters in order.
-    if (queue === 'requests') await Promise.all(event.Records.map(settle));
-    else for (const record of event.Records) await settle(record);
+    if (queue === 'requests') await Promise.all(records.map(settle));
+    else for (const record of records) await settle(record);
     try {
       await service.publishMetrics();
     } catch (error) {

@@ -21,6 +21,12 @@ for (const method of ['log', 'info', 'debug'] as const) {
 
 const logger = createLogger({ service: 'fleetstream-multilang', fields: { pid: process.pid } });
 
+// The daemon closed its end of stdout (it died or gave up on the child): say so and stop, no stack trace.
+process.stdout.on('error', (error) => {
+  logger.error('cannot write to the daemon; exiting', { error });
+  process.exit(1);
+});
+
 /** Env `FLEETSTREAM_CHECKPOINT_INTERVAL_MS`: least time between checkpoints. @default 1000 (ms) */
 function checkpointIntervalFromEnv(): number {
   const raw = process.env.FLEETSTREAM_CHECKPOINT_INTERVAL_MS;
@@ -74,5 +80,6 @@ main().then(
     // Exiting without a status makes the daemon restart the shard from its last checkpoint: no loss.
     logger.error('record processor failed', { error });
     process.exitCode = 1;
+    process.stdin.destroy(); // a protocol violation may leave the input open: do not wait on it
   },
 );

@@ -10,12 +10,18 @@ import type { S3SnapshotStore } from '../../leases/snapshot-store.ts';
 import { countBatch } from '../../observability/batch-metrics.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { mergeOutcomes } from '../../processor/outcome.ts';
+import { rejectUnreadable } from '../../processor/record-processor.ts';
 import { throughStage } from '../../processor/stage.ts';
 import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../../processor/types.ts';
 import type { Sinks } from '../../sinks/ports.ts';
 import { backoffDelayMs, sleep } from '../../sinks/retry.ts';
+import { unreadable } from '../envelope.ts';
 import type { DaemonAction, MultiLangChannel } from './channel.ts';
-import type { MultiLangRecord } from './protocol.ts';
+import type { MalformedRecord, MultiLangRecord } from './protocol.ts';
+
+/** A stream position the daemon can checkpoint at. */
+type Position = Pick<MultiLangRecord, 'sequenceNumber' | 'subSequenceNumber'>;
 
 export interface ParentLookup {
   /** The shard's parents and its hash key range, for a child starting fresh after a reshard. */
@@ -52,7 +58,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
   let shardId = '';
   let processor = options.createProcessor();
   let stage = options.createStage?.();
-  let lastProcessed: MultiLangRecord | undefined;
+  let lastProcessed: Position | undefined;
   let checkpointedAt = Date.now();
   let leaseLost = false;
 
@@ -75,7 +81,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
   }
 
   /** Saves the state for `position`, then asks the daemon to checkpoint there. */
-  async function checkpointAt(position: string, record: MultiLangRecord | undefined): Promise<boolean> {
+  async function checkpointAt(position: string, record: Position | undefined): Promise<boolean> {
     await snapshots.save(shardId, position, processor.snapshot());
     const error = await channel.checkpoint(
       position === SHARD_END ? null : position,
@@ -120,19 +126,44 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
     log.info('initialized', { position, devices: processor.deviceCount });
   }
 
-  async function processRecords(records: readonly MultiLangRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  async function processRecords(
+    records: readonly MultiLangRecord[],
+    malformed: readonly MalformedRecord[],
+    /** The batch's last position, whether or not that record could be read. */
+    last: Position | undefined,
+  ): Promise<void> {
+    if (records.length === 0 && malformed.length === 0) return;
     const streamRecords: StreamRecord[] = records.map((record) => ({
-      data: Buffer.from(record.data, 'base64'),
+      data: record.bytes,
       partitionKey: record.partitionKey,
       sequenceNumber: record.sequenceNumber,
-      arrivalMs: record.approximateArrivalTimestamp ?? 0,
+      arrivalMs: record.approximateArrivalTimestamp,
       shardId,
     }));
     const processed = processor.process(streamRecords);
-    countBatch(metrics, processed);
-    await deliver(await throughStage(stage, processed, { metrics, log }));
-    lastProcessed = records[records.length - 1];
+    let outcome = await throughStage(stage, processed, { metrics, log });
+    if (malformed.length > 0) {
+      // Broken records never reach the processor; they are rejected here, with their field named.
+      const rejected = rejectUnreadable(
+        malformed.map((record) =>
+          unreadable(
+            `${shardId}:${record.sequenceNumber ?? `batch-record-${record.index}`}`,
+            '',
+            record.problem,
+            record.data,
+            record.approximateArrivalTimestamp,
+          ),
+        ),
+      );
+      log.warn('records with broken fields go to the DLQ', {
+        count: malformed.length,
+        first: malformed[0]?.problem,
+      });
+      outcome = mergeOutcomes([outcome, rejected]);
+    }
+    countBatch(metrics, outcome);
+    await deliver(outcome);
+    if (last !== undefined) lastProcessed = last;
     if (Date.now() - checkpointedAt >= checkpointIntervalMs && lastProcessed !== undefined) {
       await checkpointAt(lastProcessed.sequenceNumber, lastProcessed);
     }
@@ -145,7 +176,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
           await initialize(action);
           break;
         case 'processRecords':
-          if (!leaseLost) await processRecords(action.records);
+          if (!leaseLost) await processRecords(action.records, action.malformed, action.last);
           break;
         case 'leaseLost':
           // Another worker owns the shard now: checkpointing is forbidden, state is discarded.
