@@ -35,7 +35,7 @@ import {
 } from '../processor/record-processor.ts';
 import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, EncodedOutput, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
-import type { Sinks } from '../sinks/ports.ts';
+import { deliverOutcome, type Sinks } from '../sinks/ports.ts';
 import { decodeBase64, describe, isObject, unreadable } from './envelope.ts';
 import { clientsFor, createRuntimeParts, runtimeConfigFromEnv } from './runtime.ts';
 
@@ -72,14 +72,6 @@ export interface LambdaDeps {
 }
 
 const STATE_CHECKPOINT = 'lambda';
-
-async function deliver(sinks: Sinks, outcome: BatchOutcome): Promise<void> {
-  await Promise.all([
-    sinks.results.deliver(outcome.results),
-    sinks.archive.deliver(outcome.archive),
-    sinks.dlq.send(outcome.rejections),
-  ]);
-}
 
 /**
  * Runs the stage over all devices' outcomes as one batch, then hands each device back its own results
@@ -227,7 +219,7 @@ export function createHandler(
         first: part.unreadable[0]?.message,
       });
       try {
-        await deliver(deps.sinks, rejected);
+        await deliverOutcome(deps.sinks, rejected);
       } catch (error) {
         // Without a sequence number to restart from, '' makes Lambda retry the whole batch.
         failures.push({ itemIdentifier: part.unreadableSequenceNumbers[0] ?? '' });
@@ -261,7 +253,7 @@ export function createHandler(
     const failedDevices = new Set<string>();
     for (const [deviceId, outcome] of outcomes) {
       try {
-        await deliver(deps.sinks, outcome);
+        await deliverOutcome(deps.sinks, outcome);
       } catch (error) {
         failedDevices.add(deviceId);
         failures.push({ itemIdentifier: byDevice.get(deviceId)?.[0]?.sequenceNumber ?? '' });

@@ -32,7 +32,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { mergeOutcomes } from '../processor/outcome.ts';
 import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
-import type { Sinks } from '../sinks/ports.ts';
+import { deliverOutcome, type Sinks } from '../sinks/ports.ts';
 import { backoffDelayMs, isRetryableAwsError, sleep } from '../sinks/retry.ts';
 import { type HeldLease, LeaseLostError } from './held-lease.ts';
 
@@ -176,16 +176,8 @@ export async function runShardWorker(
 
   async function deliverAndCheckpoint(commit: Commit): Promise<void> {
     const outcome = await throughStage(deps.stage, commit.outcome, { metrics: deps.metrics, log });
-    // Correction requests go to the correction queue and stay among the results as the audit copy.
     const resultLines = outcome.results;
-    await untilDelivered(() =>
-      Promise.all([
-        deps.sinks.results.deliver(resultLines),
-        deps.sinks.archive.deliver(outcome.archive),
-        deps.sinks.dlq.send(outcome.rejections),
-        deps.sinks.corrections?.send(outcome),
-      ]),
-    );
+    await untilDelivered(() => deliverOutcome(deps.sinks, outcome));
     deps.metrics.count(
       'OutputsDelivered',
       resultLines.length + outcome.archive.length + outcome.rejections.length,

@@ -39,3 +39,17 @@ export interface Sinks {
    */
   readonly corrections?: CorrectionSink;
 }
+
+/**
+ * Hands one batch's outputs to every destination at once: results, raw archive, rejections and, where a
+ * correction queue is configured, the correction requests (which also stay among the results as the
+ * audit copy). Resolves when all acknowledged; every runtime delivers through this, so none forgets one.
+ */
+export async function deliverOutcome(sinks: Sinks, outcome: BatchOutcome): Promise<void> {
+  await Promise.all([
+    sinks.results.deliver(outcome.results),
+    sinks.archive.deliver(outcome.archive),
+    sinks.dlq.send(outcome.rejections),
+    sinks.corrections?.send(outcome),
+  ]);
+}

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { createSqsCorrectionSink } from '../../anomaly/correction/sink.ts';
 import { ALL_REJECT_REASONS } from '../../consumers/contract/reasons.ts';
 import { createS3SnapshotStore, snapshotKey } from '../../consumers/leases/snapshot-store.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
@@ -323,5 +324,40 @@ describe('Lambda handler (Kinesis event source mapping)', () => {
       emf.map((line) => (JSON.parse(line) as Record<string, number>)[name] ?? 0).reduce((x, y) => x + y, 0);
     assert.equal(total('RecordsIn'), records.length);
     assert.equal(total('RecordsRejected'), records.length - 4);
+  });
+
+  it("sends the batch's correction requests to the correction queue (a late event)", async () => {
+    const resources = await isolatedResources(local.clients, 'lambda-corrections', 1);
+    const { QueueUrl: queueUrl } = await local.clients.sqs.send(
+      new CreateQueueCommand({ QueueName: `${resources.names.stream}-corrections` }),
+    );
+    const parts = sinksAndSnapshots(resources);
+    const handler = createHandler({
+      ...parts,
+      sinks: { ...parts.sinks, corrections: createSqsCorrectionSink(local.clients.sqs, queueUrl as string) },
+      createProcessor: () => createRecordProcessor(),
+      logger: silentLogger,
+      metrics: createMetrics({ write: () => {} }),
+    });
+    // 75 s of readings close the first minute's window (watermark = latest − 10 s lateness); then a
+    // reading of that minute arrives (seq 75, device time 30 s into it).
+    const minute = Math.floor((Date.now() - 600_000) / 60_000) * 60_000;
+    const onTime = telemetry(1, 0, 75, minute);
+    const late = telemetry(1, 75, 76, minute - 45_000);
+    assert.deepEqual(await handler(event([...onTime, ...late], 100, minute + 80_000)), {
+      batchItemFailures: [],
+    });
+    const { Messages = [] } = await local.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const requests = Messages.map(
+      (message) => JSON.parse(message.Body ?? '{}') as { request?: { reason?: string; id?: string } },
+    );
+    assert.deepEqual(
+      requests.map((message) => message.request?.reason),
+      ['LATE_EVENT'],
+      JSON.stringify(requests),
+    );
+    assert.equal(requests[0]?.request?.id, `dev-0:w:${minute}:c:LATE_EVENT`);
   });
 });

@@ -14,7 +14,7 @@ import { mergeOutcomes } from '../../processor/outcome.ts';
 import { rejectUnreadable } from '../../processor/record-processor.ts';
 import { throughStage } from '../../processor/stage.ts';
 import type { BatchOutcome, OutcomeStage, RecordProcessorApi } from '../../processor/types.ts';
-import type { Sinks } from '../../sinks/ports.ts';
+import { deliverOutcome, type Sinks } from '../../sinks/ports.ts';
 import { backoffDelayMs, sleep } from '../../sinks/retry.ts';
 import { unreadable } from '../envelope.ts';
 import type { DaemonAction, MultiLangChannel } from './channel.ts';
@@ -65,11 +65,7 @@ export function createRecordProcessorHost(options: HostOptions): RecordProcessor
   async function deliver(outcome: BatchOutcome): Promise<void> {
     for (let failures = 0; ; failures++) {
       try {
-        await Promise.all([
-          sinks.results.deliver(outcome.results),
-          sinks.archive.deliver(outcome.archive),
-          sinks.dlq.send(outcome.rejections),
-        ]);
+        await deliverOutcome(sinks, outcome);
         return;
       } catch (error) {
         // Acknowledging without delivering would let a later checkpoint skip these outputs.
