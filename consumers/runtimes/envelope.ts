@@ -10,12 +10,6 @@ import type { UnreadableRecord } from '../processor/record-processor.ts';
 /** The reason code of a broken envelope; the message names the field (`kinesis.data is not base64`, …). */
 export const ENVELOPE_REJECT_REASON: RejectReason = RejectReason.MalformedEnvelope;
 
-/**
- * The bytes of a base64 payload (canonical and padded, as Kinesis, Lambda and the daemon write it), or
- * undefined when it is not base64: the record must not be judged on bytes nobody wrote.
- */
-export const decodeBase64 = decodeStrictBase64;
-
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -33,7 +27,7 @@ export function describe(value: unknown): string {
 /** What a broken envelope keeps of its payload for the DLQ: the base64's bytes if any, else the text's. */
 export function rawOf(data: unknown): Uint8Array {
   if (typeof data !== 'string') return new Uint8Array(0);
-  return decodeBase64(data) ?? Buffer.from(data, 'utf8');
+  return decodeStrictBase64(data) ?? Buffer.from(data, 'utf8');
 }
 
 export function unreadable(

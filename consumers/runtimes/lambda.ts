@@ -22,6 +22,7 @@
  * few readings: the model's features are approximate there, the decisions still made.
  */
 import { createHash } from 'node:crypto';
+import { decodeStrictBase64 } from '../contract/base64.ts';
 import type { CorrectionRequest, StreamRecord } from '../contract/outputs.ts';
 import type { S3SnapshotStore } from '../leases/snapshot-store.ts';
 import { countBatch } from '../observability/batch-metrics.ts';
@@ -36,7 +37,7 @@ import {
 import { throughStage } from '../processor/stage.ts';
 import type { BatchOutcome, EncodedOutput, OutcomeStage, RecordProcessorApi } from '../processor/types.ts';
 import { deliverOutcome, type Sinks } from '../sinks/ports.ts';
-import { decodeBase64, describe, isObject, unreadable } from './envelope.ts';
+import { describe, isObject, unreadable } from './envelope.ts';
 import { clientsFor, createRuntimeParts, runtimeConfigFromEnv } from './runtime.ts';
 
 /** The parts of the Kinesis event Lambda sends that the handler reads. */
@@ -150,7 +151,7 @@ function readEvent(event: unknown): Map<string | undefined, ShardPart> | undefin
       typeof arrival === 'number' && Number.isFinite(arrival) && arrival >= 0
         ? Math.round(arrival * 1000)
         : undefined;
-    const bytes = typeof data === 'string' ? decodeBase64(data) : undefined;
+    const bytes = typeof data === 'string' ? decodeStrictBase64(data) : undefined;
     let fault: [field: string, problem: string] | undefined;
     if (!isObject(entry)) fault = [`Records[${index}]`, `is ${describe(entry)}`];
     else if (shardId === undefined) fault = ['eventID', `does not name a shard (${describe(eventId)})`];

@@ -115,11 +115,6 @@ export class Fields {
   }
 }
 
-/** Standard, padded base64, which is what the SDKs send for blobs. */
-export function isBase64(text: string): boolean {
-  return decodeStrictBase64(text) !== undefined;
-}
-
 /**
  * Decodes a blob member as the JSON protocols carry it (standard, padded base64); the services refuse
  * anything else while deserializing, with SerializationException.

@@ -151,8 +151,20 @@ describe('replay flags', () => {
       type: 'AT_TIMESTAMP',
       timestampMs: Date.UTC(2026, 0, 2, 3, 4, 5),
     });
-    assert.throws(() => parseFrom('yesterday'), /ISO-8601/);
-    assert.throws(() => parseFrom('2026-13-45T00:00:00Z'), /ISO-8601/);
+    assert.deepEqual(parseFrom('2026-11-23T19:00:00+01:00'), {
+      type: 'AT_TIMESTAMP',
+      timestampMs: Date.UTC(2026, 10, 23, 18),
+    });
+    // Strict and zoned: no rolling February 30 into March, no zoneless (local) times, no epoch numbers.
+    for (const text of [
+      'yesterday',
+      '2026-13-45T00:00:00Z',
+      '2024-02-30T00:00:00Z',
+      '2026-11-23T18:00:00',
+      '1700000000',
+    ]) {
+      assert.throws(() => parseFrom(text), /ISO-8601 instant with a zone/, text);
+    }
   });
 
   it('draws the progress bar in proportion to the records replayed', () => {

@@ -9,8 +9,10 @@
  * cannot answer it truthfully, so it exits); a single record of a `processRecords` whose fields are
  * broken is a MalformedRecord, rejected to the DLQ while the rest of the batch goes on.
  */
+
+import { decodeStrictBase64 } from '../../contract/base64.ts';
 import { FleetstreamError } from '../../contract/errors.ts';
-import { decodeBase64, describe } from '../envelope.ts';
+import { describe } from '../envelope.ts';
 
 export interface MultiLangRecord {
   /** Base64 of the record payload. */
@@ -109,7 +111,7 @@ function parseRecord(value: unknown, index: number): MultiLangRecord | Malformed
   const subSequence = typeof subSequenceNumber === 'number' ? subSequenceNumber : undefined;
   const arrivalMs =
     typeof arrival === 'number' && Number.isFinite(arrival) && arrival >= 0 ? arrival : undefined;
-  const bytes = typeof data === 'string' ? decodeBase64(data) : undefined;
+  const bytes = typeof data === 'string' ? decodeStrictBase64(data) : undefined;
   const at = `records[${index}]`;
   let problem: string | undefined;
   if (!isObject(value)) problem = `${at} is ${describe(value)}`;

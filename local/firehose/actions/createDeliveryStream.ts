@@ -1,4 +1,5 @@
-import { Fields, isBase64 } from '../../wire/fields.ts';
+import { decodeStrictBase64 } from '../../../consumers/contract/base64.ts';
+import { Fields } from '../../wire/fields.ts';
 import { type JsonObject, ServiceError } from '../../wire/json-server.ts';
 import { ownEntry, setOwnEntry } from '../../wire/own.ts';
 import type { SubRecordType } from '../deaggregation.ts';
@@ -74,7 +75,7 @@ function parseDestination(fields: Fields): DestinationConfig {
           if (delimiter === undefined || delimiter === '')
             invalid('RecordDeAggregation DELIMITED needs a Delimiter');
           // The API takes the delimiter base64-encoded; anything else would decode to some other delimiter.
-          if (!isBase64(delimiter))
+          if (decodeStrictBase64(delimiter) === undefined)
             invalid(`RecordDeAggregation Delimiter must be base64-encoded, got '${delimiter}'`);
           deaggregation = { type: 'DELIMITED', delimiter: Buffer.from(delimiter, 'base64').toString() };
         } else invalid(`RecordDeAggregation SubRecordType must be JSON or DELIMITED, got ${subRecordType}`);
