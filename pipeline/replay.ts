@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AwsClients } from '../consumers/aws/clients.ts';
 import { ConfigError } from '../consumers/contract/errors.ts';
+import { S3_PREFIXES } from '../consumers/contract/layout.ts';
 import { SHARD_END } from '../consumers/leases/lease.ts';
 import { LeaseTable } from '../consumers/leases/lease-table.ts';
 import { listAllShards } from '../consumers/leases/shard-sync.ts';
@@ -146,7 +147,7 @@ export async function runReplay(props: ReplayProps, deps: ReplayDeps): Promise<R
       deliveryStream,
       `arn:aws:s3:::${names.bucket}`,
       `arn:aws:iam::${props.account ?? '000000000000'}:role/fleetstream-firehose`,
-      `${prefix}dt=!{partitionKeyFromQuery:dt}/hour=!{partitionKeyFromQuery:hour}/`,
+      `replay/${runId}/${S3_PREFIXES.results}`,
       { IntervalInSeconds: props.bufferIntervalSeconds ?? 1, SizeInMBs: 64 },
     );
   }

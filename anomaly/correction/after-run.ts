@@ -3,6 +3,7 @@
  * the results (they are there for audit) is queued, the verifier samples the run's windows, and the
  * loop drains. Same handler, queues and history as the continuous loop; only the feeding differs.
  */
+import { withoutPartitionFields } from '../../consumers/contract/layout.ts';
 import type { CorrectionRequest } from '../../consumers/contract/outputs.ts';
 import type { QueuedRequest } from './from-outcome.ts';
 import { ensureCorrectionQueues, sendCorrectionRequests } from './queues.ts';
@@ -32,7 +33,7 @@ export function requestsFromResultLines(lines: Iterable<string>): QueuedRequest[
   }
   for (const line of parsed) {
     if (line.kind !== 'correction-request') continue;
-    const { dt: _dt, hour: _hour, ...request } = line;
+    const request = withoutPartitionFields(line);
     requests.push(request as unknown as CorrectionRequest);
     if (request.reason === 'GAP_FILLED') wanted.add(`${String(request.deviceId)}:r:${String(request.seq)}`);
   }

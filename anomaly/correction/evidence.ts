@@ -1,7 +1,7 @@
 /**
  * What a recalculation of one window needs from S3: its versions and anomaly records (results partition
  * of the window) and the device's archived events from the warm-up through the window's end (raw
- * partitions by device time).
+ * partitions by device time). Both read only the device's part of each hour.
  */
 import type { FleetConfig } from '../../consumers/config.ts';
 import type { WindowResult } from '../../consumers/contract/outputs.ts';
@@ -28,11 +28,11 @@ export async function loadWindowEvidence(
   const resultId = `${deviceId}:w:${windowStartMs}`;
   const windowEndMs = windowStartMs + config.windowMs;
   const results = parseResultLines(
-    await store.partitionLines('results', windowStartMs, windowEndMs),
+    await store.partitionLines('results', windowStartMs, windowEndMs, deviceId),
     deviceId,
   );
   const anomalousSeqs = new Set(results.anomalies.filter((a) => a.resultId === resultId).map((a) => a.seq));
-  const lines = await store.partitionLines('raw', windowStartMs - warmupMs, windowEndMs);
+  const lines = await store.partitionLines('raw', windowStartMs - warmupMs, windowEndMs, deviceId);
   return {
     resultId,
     latest: latestVersions(results.windows).get(resultId),

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FleetConfig } from '../../consumers/config.ts';
 import { FleetstreamError } from '../../consumers/contract/errors.ts';
-import { partitionOf } from '../../consumers/contract/layout.ts';
+import { partitionPrefix } from '../../consumers/contract/layout.ts';
 import { CorrectionReason, type WindowResult } from '../../consumers/contract/outputs.ts';
 import { encodeOutput } from '../../consumers/processor/encode.ts';
 import { loadWindowEvidence } from './evidence.ts';
@@ -71,9 +71,9 @@ export interface CorrectionHandler {
 
 /** Key of a corrected version: deterministic, so a retried write lands on the same object. */
 export function correctedObjectKey(window: WindowResult, windowStartMs: number): string {
-  // The window's own results partition: readers of that hour find every version side by side.
-  const { dt, hour } = partitionOf(windowStartMs);
-  return `results/dt=${dt}/hour=${hour}/correction.${window.resultId.replaceAll(':', '_')}.v${window.version}.json`;
+  // The window's own results partition: readers of the device's hour find every version side by side.
+  const partition = partitionPrefix('results', windowStartMs, window.deviceId);
+  return `${partition}correction.${window.resultId.replaceAll(':', '_')}.v${window.version}.json`;
 }
 
 export function createCorrectionHandler(options: CorrectionHandlerOptions): CorrectionHandler {

@@ -9,6 +9,7 @@
  * anomaly records instead.
  */
 import type { FleetConfig } from '../../consumers/config.ts';
+import { type PartitionFields, withoutPartitionFields } from '../../consumers/contract/layout.ts';
 import type { StreamRecord, WindowResult } from '../../consumers/contract/outputs.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import type { EncodedOutput } from '../../consumers/processor/types.ts';
@@ -102,15 +103,7 @@ export function recalculateWindow(input: WindowRecalculation): RecalculatedWindo
 function findWindow(outputs: readonly EncodedOutput[], id: string): WindowResult | undefined {
   for (const output of outputs) {
     if (output.kind !== 'window' || output.id !== id) continue;
-    const {
-      dt: _dt,
-      hour: _hour,
-      ...window
-    } = JSON.parse(output.line) as WindowResult & {
-      dt: string;
-      hour: string;
-    };
-    return window;
+    return withoutPartitionFields(JSON.parse(output.line) as WindowResult & PartitionFields);
   }
   return undefined;
 }

@@ -2,6 +2,7 @@
  * Readers over the results in S3. Corrections never overwrite: a corrected window is a new object with a
  * higher `version` under the same partition, so a reader keeps, per `resultId`, the highest version.
  */
+import { withoutPartitionFields } from '../../consumers/contract/layout.ts';
 import type { AnomalyRecord, WindowResult } from '../../consumers/contract/outputs.ts';
 import type { S3Store } from './s3-store.ts';
 
@@ -36,15 +37,11 @@ export function parseResultLines(lines: Iterable<string>, deviceId?: string): Pa
     } catch {
       continue;
     }
-    if (line.kind === 'window') windows.push(stripPartition(line) as unknown as WindowResult);
-    else if (line.kind === 'anomaly') anomalies.push(stripPartition(line) as unknown as AnomalyRecord);
+    if (line.kind === 'window') windows.push(withoutPartitionFields(line) as unknown as WindowResult);
+    else if (line.kind === 'anomaly')
+      anomalies.push(withoutPartitionFields(line) as unknown as AnomalyRecord);
   }
   return { windows, anomalies };
-}
-
-function stripPartition(line: Line): Line {
-  const { dt: _dt, hour: _hour, ...rest } = line;
-  return rest;
 }
 
 /** Latest version of every window whose partition falls in [fromMs, toMs). */
@@ -59,7 +56,7 @@ export async function readLatestWindows(
 
 /**
  * The same "latest version wins" over the partitioned results in Athena (Glue table `results`, partition
- * projection on dt/hour; Glue lower-cases column names). The two `?` are the first and last `dt`
+ * projection on dt/hour/part; Glue lower-cases column names). The two `?` are the first and last `dt`
  * (execution parameters): filtering partitions first makes Athena read only those days.
  */
 export const ATHENA_LATEST_WINDOWS_SQL = `SELECT *

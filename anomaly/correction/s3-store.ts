@@ -16,7 +16,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { FleetstreamError } from '../../consumers/contract/errors.ts';
-import { partitionOf } from '../../consumers/contract/layout.ts';
+import { partitionPrefix } from '../../consumers/contract/layout.ts';
 
 const HOUR_MS = 3_600_000;
 /** Longest range read by hour partitions: 31 days. */
@@ -52,8 +52,17 @@ export interface S3StoreOptions {
 /** Key roots that may live in a bucket of their own. */
 const ROOTS = ['results', 'raw', 'failures'] as const;
 
+/** What a store has fetched from S3 so far: what a correction costs in reads. */
+export interface FetchCounts {
+  objects: number;
+  /** Bytes as stored (compressed). */
+  bytes: number;
+}
+
 export class S3Store {
   readonly bucket: string;
+  /** Objects and bytes fetched (cache hits excluded), for metrics and the corrections benchmark. */
+  readonly fetched: FetchCounts = { objects: 0, bytes: 0 };
   /** Bucket per key root, every root resolved (to `bucket` when it has none of its own). */
   readonly buckets: Readonly<Record<(typeof ROOTS)[number], string>>;
   private readonly s3: S3Client;
@@ -109,6 +118,8 @@ export class S3Store {
   async getBytes(key: string): Promise<Uint8Array> {
     const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketOf(key), Key: key }));
     const bytes = await response.Body!.transformToByteArray();
+    this.fetched.objects++;
+    this.fetched.bytes += bytes.byteLength;
     return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
   }
 
@@ -143,18 +154,26 @@ export class S3Store {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucketOf(key), Key: key }));
   }
 
-  /** Lines of every object under the hour partitions `${root}/dt=…/hour=…/` covering [fromMs, toMs). */
-  async partitionLines(root: 'raw' | 'results', fromMs: number, toMs: number): Promise<string[]> {
+  /**
+   * Lines of every object under the hour partitions `${root}/dt=…/hour=…/` covering [fromMs, toMs): all
+   * devices' lines, or with `deviceId` only the device's part of each hour (other devices share it).
+   */
+  async partitionLines(
+    root: 'raw' | 'results',
+    fromMs: number,
+    toMs: number,
+    deviceId?: string,
+  ): Promise<string[]> {
     const lines: string[] = [];
-    for (const prefix of hourPrefixes(root, fromMs, toMs)) {
+    for (const prefix of hourPrefixes(root, fromMs, toMs, deviceId)) {
       for (const object of await this.list(prefix)) lines.push(...(await this.lines(object)));
     }
     return lines;
   }
 }
 
-/** `${root}/dt=YYYY-MM-DD/hour=HH/` for each UTC hour that [fromMs, toMs) touches. */
-export function hourPrefixes(root: string, fromMs: number, toMs: number): string[] {
+/** `${root}/dt=YYYY-MM-DD/hour=HH/` (and `part=…/` of `deviceId`) for each UTC hour [fromMs, toMs) touches. */
+export function hourPrefixes(root: string, fromMs: number, toMs: number, deviceId?: string): string[] {
   // One prefix per hour: a range of years would be millions of LIST calls; refuse it instead.
   if (!(toMs - fromMs <= MAX_RANGE_HOURS * HOUR_MS))
     throw new FleetstreamError(
@@ -163,8 +182,7 @@ export function hourPrefixes(root: string, fromMs: number, toMs: number): string
     );
   const prefixes: string[] = [];
   for (let hour = Math.floor(fromMs / HOUR_MS); hour * HOUR_MS < toMs; hour++) {
-    const { dt, hour: hh } = partitionOf(hour * HOUR_MS);
-    prefixes.push(`${root}/dt=${dt}/hour=${hh}/`);
+    prefixes.push(partitionPrefix(root, hour * HOUR_MS, deviceId));
   }
   return prefixes;
 }

@@ -7,10 +7,14 @@
  * workers → Firehose → S3), whose own correction pass heals late, gap-filled and anomalous windows.
  * Phase 2 injects processing bugs: it rewrites the stored v1 of some windows with a wrong mean (a
  * "wrongly processed" result), then runs the verifier over every window (rate 1) and drains again.
+ * Between the two it measures what one correction reads from S3: the evidence of a sample of windows
+ * (the device's part of each hour, as the handler reads it) against every device's lines of the same hours.
  *
  *   npm run bench:corrections [-- --devices 30 --duration 20 --wrong 20]
  */
 import { parseArgs } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { loadWindowEvidence } from '../../anomaly/correction/evidence.ts';
 import { listFailures } from '../../anomaly/correction/failures.ts';
 import { ensureCorrectionQueues, queueDepth } from '../../anomaly/correction/queues.ts';
 import { readLatestWindowsUnder } from '../../anomaly/correction/results.ts';
@@ -19,6 +23,7 @@ import { CorrectionService, type CorrectionStats } from '../../anomaly/correctio
 import { verifyWindows } from '../../anomaly/correction/verifier.ts';
 import { createAwsClients } from '../../consumers/aws/clients.ts';
 import { parseFleetConfig } from '../../consumers/config.ts';
+import type { WindowResult } from '../../consumers/contract/outputs.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { localClientsConfig, startLocalStack } from '../../local/stack.ts';
@@ -86,6 +91,9 @@ try {
     });
     if (changed) await store.put(object.key, `${rewritten.join('\n')}\n`);
   }
+  const reads = await measureEvidenceReads(clients.s3, run.resources.names.bucket, [...latest.values()]);
+  emit({ phase: 'evidence-reads', ...reads });
+
   const urls = await ensureCorrectionQueues(clients.sqs);
   const service = new CorrectionService(clients, urls, {
     verifyRate: 1,
@@ -143,9 +151,40 @@ try {
     lostRequests: requested - ended,
     deadLetteredNow: dlq,
     failureObjects: failures,
+    evidenceBytesPerCorrection: reads.evidenceBytesPerCorrection,
+    hourBytesPerCorrection: reads.hourBytesPerCorrection,
+    evidenceReadRatio: reads.evidenceReadRatio,
     wallSeconds: (Date.now() - started) / 1000,
   });
 } finally {
   clients.destroy();
   await stack.stop();
+}
+
+/**
+ * Bytes fetched from S3 for one window's evidence, as the handler loads it (the device's part of each hour,
+ * warm-up included), against every device's lines of the same hours; each window with a cold store.
+ */
+async function measureEvidenceReads(s3: S3Client, bucket: string, windows: readonly WindowResult[]) {
+  const config = parseFleetConfig();
+  const warmupMs = 3_600_000; // the handler's default
+  const sample = windows.filter((_, i) => i % Math.max(1, Math.floor(windows.length / 20)) === 0);
+  let device = 0;
+  let everyDevice = 0;
+  for (const window of sample) {
+    const start = Date.parse(window.windowStart);
+    const narrow = new S3Store({ s3, bucket });
+    await loadWindowEvidence(narrow, config, window.deviceId, start, warmupMs);
+    device += narrow.fetched.bytes;
+    const wide = new S3Store({ s3, bucket });
+    await wide.partitionLines('results', start, start + config.windowMs);
+    await wide.partitionLines('raw', start - warmupMs, start + config.windowMs);
+    everyDevice += wide.fetched.bytes;
+  }
+  return {
+    windowsSampled: sample.length,
+    evidenceBytesPerCorrection: Math.round(device / sample.length),
+    hourBytesPerCorrection: Math.round(everyDevice / sample.length),
+    evidenceReadRatio: everyDevice === 0 ? null : Number((device / everyDevice).toFixed(4)),
+  };
 }

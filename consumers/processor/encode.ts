@@ -1,8 +1,10 @@
 /**
  * Turns core outputs into newline-delimited JSON for the sinks. Each line leads with `dt` and `hour`
- * (UTC, from the output's event time) because Firehose's dynamic partitioning reads them from the record.
+ * (UTC, from the output's event time) and the device's `part`, because Firehose's dynamic partitioning
+ * reads them from the record (contract/layout.ts).
  */
 import type { CalculationSink } from '../calculate/calculator.ts';
+import { devicePartOf } from '../contract/layout.ts';
 import type {
   AnomalyRecord,
   CorrectionRequest,
@@ -16,17 +18,27 @@ import type { BatchCounts, BatchOutcome, EncodedOutput } from './types.ts';
 
 const HOUR_MS = 3_600_000;
 
-/** Caches the `{"dt":…,"hour":…,` prefix per UTC hour: consecutive outputs almost always share it. */
+/**
+ * Caches the `{"dt":…,"hour":…,"part":…,` prefix: consecutive outputs almost always share the hour, and
+ * often the device.
+ */
 class PartitionPrefix {
   private hour = Number.NaN;
+  private hourPrefix = '';
+  private deviceId: string | undefined;
   private prefix = '';
 
-  of(epochMs: number): string {
+  of(epochMs: number, deviceId: string): string {
     const hour = Math.floor(epochMs / HOUR_MS);
     if (hour !== this.hour) {
       const iso = new Date(hour * HOUR_MS).toISOString();
       this.hour = hour;
-      this.prefix = `{"dt":"${iso.slice(0, 10)}","hour":"${iso.slice(11, 13)}",`;
+      this.hourPrefix = `{"dt":"${iso.slice(0, 10)}","hour":"${iso.slice(11, 13)}",`;
+      this.deviceId = undefined;
+    }
+    if (deviceId !== this.deviceId) {
+      this.deviceId = deviceId;
+      this.prefix = `${this.hourPrefix}"part":"${devicePartOf(deviceId)}",`;
     }
     return this.prefix;
   }
@@ -45,7 +57,7 @@ export function encodeOutput(
     kind: output.kind,
     deviceId: output.deviceId,
     partitionMs,
-    line: `${prefixes.of(partitionMs)}${json.slice(1)}\n`,
+    line: `${prefixes.of(partitionMs, output.deviceId)}${json.slice(1)}\n`,
   };
 }
 
@@ -104,7 +116,7 @@ export class OutputCollector implements CalculationSink {
       kind: 'reading',
       deviceId: result.deviceId,
       partitionMs: eventMs,
-      line: `${prefixes.of(eventMs)}${readingJsonBody(result)}\n`,
+      line: `${prefixes.of(eventMs, result.deviceId)}${readingJsonBody(result)}\n`,
     });
   }
 
@@ -141,7 +153,7 @@ export class OutputCollector implements CalculationSink {
       deviceId,
       partitionMs: tsMs,
       line:
-        `${prefixes.of(tsMs)}"kind":"raw","id":"${id}","deviceId":"${deviceId}","seq":${seq},` +
+        `${prefixes.of(tsMs, deviceId)}"kind":"raw","id":"${id}","deviceId":"${deviceId}","seq":${seq},` +
         `"arrivalMs":${record.arrivalMs},"sequenceNumber":${JSON.stringify(record.sequenceNumber)}${shard},` +
         `"event":${event}}\n`,
     });

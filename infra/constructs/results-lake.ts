@@ -9,7 +9,7 @@ import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { S3_PREFIXES } from '../../consumers/contract/layout.ts';
+import { DEVICE_PARTS, S3_PREFIXES } from '../../consumers/contract/layout.ts';
 import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import { type DeliveryBuffering, partitionedDelivery } from './partitioned-delivery.ts';
 import { accessLogBucket, type StorageLifecycle, secureBucket } from './secure.ts';
@@ -162,11 +162,14 @@ export class ResultsLake extends Construct {
           'projection.hour.type': 'integer',
           'projection.hour.range': '0,23',
           'projection.hour.digits': '2',
-          'storage.location.template': `${location}dt=\${dt}/hour=\${hour}/`,
+          'projection.part.type': 'enum',
+          'projection.part.values': Array.from({ length: DEVICE_PARTS }, (_, i) => i.toString(16)).join(','),
+          'storage.location.template': `${location}dt=\${dt}/hour=\${hour}/part=\${part}/`,
         },
         partitionKeys: [
           { name: 'dt', type: 'string' },
           { name: 'hour', type: 'string' },
+          { name: 'part', type: 'string' },
         ],
         storageDescriptor: {
           location,

@@ -5,17 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadWindowEvidence } from '../../anomaly/correction/evidence.ts';
 import { listFailures, readFailure } from '../../anomaly/correction/failures.ts';
 import type { QueuedRequest } from '../../anomaly/correction/from-outcome.ts';
 import { DeadLetterReason } from '../../anomaly/correction/names.ts';
 import { queueDepth } from '../../anomaly/correction/queues.ts';
 import { redriveFailure } from '../../anomaly/correction/redrive.ts';
 import { readLatestWindows } from '../../anomaly/correction/results.ts';
+import { S3Store } from '../../anomaly/correction/s3-store.ts';
 import { CorrectionService } from '../../anomaly/correction/service.ts';
 import { verifyWindows } from '../../anomaly/correction/verifier.ts';
 import { correctionsCommand } from '../../cli/commands/corrections.ts';
 import { parseFleetConfig } from '../../consumers/config.ts';
+import { devicePartOf } from '../../consumers/contract/layout.ts';
 import type { WindowResult } from '../../consumers/contract/outputs.ts';
+import { DEFAULT_NAMES } from '../../consumers/contract/routing.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
 import type { BatchOutcome } from '../../consumers/processor/types.ts';
@@ -101,6 +105,39 @@ describe('automatic correction on the embedded stack', () => {
     ]);
     const gap = streamRequests.find((q) => q.request.reason === 'GAP_FILLED');
     assert.equal(gap?.eventMs, T0 + 80_000, 'a GAP_FILLED request travels with its reading time');
+  });
+
+  it('lands every line under its device part, and a correction reads only its device part of each hour', async () => {
+    const store = () => new S3Store({ s3: h.clients.s3, bucket: DEFAULT_NAMES.bucket });
+    // The four devices sit in four different parts, so a part holds one device here.
+    const devices = ['dev-late', 'dev-spike', 'dev-bug', 'dev-ok'];
+    assert.equal(new Set(devices.map(devicePartOf)).size, devices.length);
+    const all = store();
+    for (const root of ['raw/', 'results/']) {
+      const objects = await all.list(root);
+      assert.ok(objects.length >= devices.length, `${root} holds an object per device part`);
+      for (const object of objects) {
+        const part = /\/part=([0-9a-f])\//.exec(object.key)?.[1];
+        for (const line of await all.lines(object)) {
+          const parsed = JSON.parse(line) as { deviceId: string; part: string };
+          assert.equal(parsed.part, part, `${object.key}: line of ${parsed.deviceId}`);
+          assert.equal(devicePartOf(parsed.deviceId), part);
+        }
+      }
+    }
+
+    const windowStart = T0 + MINUTE;
+    const everyDevice = store();
+    await everyDevice.partitionLines('results', windowStart, windowStart + MINUTE);
+    await everyDevice.partitionLines('raw', windowStart - HOUR, windowStart + MINUTE);
+    const oneDevice = store();
+    const evidence = await loadWindowEvidence(oneDevice, parseFleetConfig(), 'dev-late', windowStart, HOUR);
+    assert.ok(evidence.latest !== undefined && evidence.raw.length > 0);
+    assert.ok(evidence.raw.every((line) => line.deviceId === 'dev-late'));
+    assert.ok(
+      oneDevice.fetched.bytes * 2 < everyDevice.fetched.bytes,
+      `one device's evidence fetched ${oneDevice.fetched.bytes} of the hours' ${everyDevice.fetched.bytes} bytes`,
+    );
   });
 
   it('the verifier finds exactly the wrongly processed and the late-filled windows', async () => {

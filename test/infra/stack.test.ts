@@ -116,7 +116,7 @@ describe('results lake', () => {
                 Parameters: Match.arrayWith([
                   {
                     ParameterName: 'MetadataExtractionQuery',
-                    ParameterValue: `{"dt":${PARTITION_KEY_QUERIES.dt},"hour":${PARTITION_KEY_QUERIES.hour}}`,
+                    ParameterValue: `{"dt":${PARTITION_KEY_QUERIES.dt},"hour":${PARTITION_KEY_QUERIES.hour},"part":${PARTITION_KEY_QUERIES.part}}`,
                   },
                 ]),
               },
@@ -210,21 +210,31 @@ describe('results lake', () => {
     assert.equal(stateRules[0]?.ExpirationInDays, undefined);
   });
 
-  it('defines a Glue table over results/ with partition projection on dt and hour', () => {
+  it('defines a Glue table over results/ projecting exactly the partitions Firehose writes', () => {
     synth.fargate.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'results',
-        PartitionKeys: [
-          { Name: 'dt', Type: 'string' },
-          { Name: 'hour', Type: 'string' },
-        ],
+        PartitionKeys: Object.keys(PARTITION_KEY_QUERIES).map((key) => ({ Name: key, Type: 'string' })),
         Parameters: Match.objectLike({
           'projection.enabled': 'true',
           'projection.dt.type': 'date',
           'projection.hour.type': 'integer',
+          'projection.part.type': 'enum',
+          'projection.part.values': '0,1,2,3,4,5,6,7,8,9,a,b,c,d,e,f',
         }),
       }),
     });
+    const [table] = Object.values(synth.fargate.findResources('AWS::Glue::Table'));
+    const template = JSON.stringify(
+      (table as { Properties: { TableInput: { Parameters: Record<string, unknown> } } }).Properties.TableInput
+        .Parameters['storage.location.template'],
+    );
+    // The location after the bucket is the Firehose prefix with Athena's placeholders in place of Firehose's.
+    const fromFirehose = S3_PREFIXES.results.replaceAll(
+      /!\{partitionKeyFromQuery:(\w+)\}/g,
+      (_match, key: string) => `\${${key}}`,
+    );
+    assert.ok(template.includes(`/${fromFirehose}`), `${template} does not end in ${fromFirehose}`);
   });
 });
 

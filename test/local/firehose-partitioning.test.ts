@@ -45,15 +45,18 @@ describe('Firehose partitioning (pure)', () => {
   it('renders the contract prefixes', () => {
     const arrivalMs = Date.UTC(2026, 0, 2, 3, 4, 5);
     assert.equal(
-      renderPrefix(S3_PREFIXES.results, { arrivalMs, partitionKeys: { dt: '2026-01-01', hour: '23' } }),
-      'results/dt=2026-01-01/hour=23/',
+      renderPrefix(S3_PREFIXES.results, {
+        arrivalMs,
+        partitionKeys: { dt: '2026-01-01', hour: '23', part: 'a' },
+      }),
+      'results/dt=2026-01-01/hour=23/part=a/',
     );
     assert.equal(
       renderPrefix(S3_PREFIXES.errors, { arrivalMs, errorOutputType: 'partitioning-failed' }),
       'errors/partitioning-failed/2026-01-02/',
     );
     assert.throws(() => renderPrefix(S3_PREFIXES.raw, { arrivalMs, partitionKeys: { dt: 'x' } }));
-    assert.deepEqual(partitionKeysInPrefix(S3_PREFIXES.raw), ['dt', 'hour']);
+    assert.deepEqual(partitionKeysInPrefix(S3_PREFIXES.raw), ['dt', 'hour', 'part']);
     assert.equal(formatTimestamp('yyyy/MM/dd/HH', arrivalMs), '2026/01/02/03');
     assert.equal(objectName('results', 1, arrivalMs, 'abc'), 'results-1-2026-01-02-03-04-05-abc');
   });

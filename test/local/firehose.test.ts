@@ -18,6 +18,8 @@ const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
 const ROLE_ARN = 'arn:aws:iam::000000000000:role/firehose';
 
 const line = (value: object) => ({ Data: Buffer.from(`${JSON.stringify(value)}\n`) });
+/** The partition fields of a line at `epochMs`, all in device part 7. */
+const partition = (epochMs: number) => ({ ...partitionOf(epochMs), part: '7' });
 
 async function objectsUnder(clients: AwsClients, prefix: string): Promise<Map<string, string>> {
   const { Contents } = await clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
@@ -64,8 +66,8 @@ describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
       IntervalInSeconds: 900,
       SizeInMBs: 64,
     });
-    const a = partitionOf(Date.UTC(2026, 10, 23, 18, 5));
-    const b = partitionOf(Date.UTC(2026, 10, 23, 19, 59));
+    const a = partition(Date.UTC(2026, 10, 23, 18, 5));
+    const b = partition(Date.UTC(2026, 10, 23, 19, 59));
     const response = await clients.firehose.send(
       new PutRecordBatchCommand({
         DeliveryStreamName: 'results',
@@ -89,7 +91,7 @@ describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
     const [keyA, bodyA] = [...hourA][0]!;
     assert.match(
       keyA,
-      /^results\/dt=2026-11-23\/hour=18\/results-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[\w-]+\.gz$/,
+      /^results\/dt=2026-11-23\/hour=18\/part=7\/results-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[\w-]+\.gz$/,
     );
     assert.deepEqual(
       bodyA
@@ -116,8 +118,8 @@ describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
       IntervalInSeconds: 900,
       SizeInMBs: 64,
     });
-    const a = partitionOf(Date.UTC(2026, 10, 23, 18, 5));
-    const b = partitionOf(Date.UTC(2026, 10, 23, 19, 59));
+    const a = partition(Date.UTC(2026, 10, 23, 18, 5));
+    const b = partition(Date.UTC(2026, 10, 23, 19, 59));
     const packed = [
       { id: 'p1', ...a },
       { id: 'p2', ...b },
@@ -214,7 +216,7 @@ describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
     );
     stack.standIns.firehose.failRecords({ deliveryStream: 'flaky', fraction: 0.25 });
     const dt = '2026-01-02';
-    let pending = Array.from({ length: 40 }, (_, i) => line({ id: `f${i}`, dt, hour: '00' }));
+    let pending = Array.from({ length: 40 }, (_, i) => line({ id: `f${i}`, dt, hour: '00', part: '0' }));
     const first = await clients.firehose.send(
       new PutRecordBatchCommand({ DeliveryStreamName: 'flaky', Records: pending }),
     );
@@ -260,7 +262,7 @@ describe('Firehose stand-in with the real @aws-sdk/client-firehose', () => {
       const ok = await oneShot.firehose.send(
         new PutRecordCommand({
           DeliveryStreamName: 'results',
-          Record: line({ id: 'x', dt: 'd', hour: 'h' }),
+          Record: line({ id: 'x', dt: 'd', hour: 'h', part: 'p' }),
         }),
       );
       assert.ok(ok.RecordId);

@@ -64,7 +64,7 @@ describe('local stack with dataDir: a restart resumes', { skip: levelDbUnavailab
       await before.firehose.send(
         new PutFirehoseRecordCommand({
           DeliveryStreamName: DEFAULT_NAMES.resultsDeliveryStream,
-          Record: { Data: Buffer.from('{"id":"kept","dt":"2026-01-01","hour":"00"}\n') },
+          Record: { Data: Buffer.from('{"id":"kept","dt":"2026-01-01","hour":"00","part":"0"}\n') },
         }),
       );
     } finally {

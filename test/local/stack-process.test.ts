@@ -49,7 +49,7 @@ describe('local stack in a child process', () => {
 
   it('flushes buffered Firehose records to S3 on request, across the process boundary', async () => {
     const { names } = await ensureResources(clients, {}, { shardCount: 1, bufferIntervalSeconds: 900 });
-    const line = `${JSON.stringify({ kind: 'reading', id: 'dev-1:1', dt: '2026-11-23', hour: '22' })}\n`;
+    const line = `${JSON.stringify({ kind: 'reading', id: 'dev-1:1', dt: '2026-11-23', hour: '22', part: '0' })}\n`;
     const put = await clients.firehose.send(
       new PutRecordBatchCommand({
         DeliveryStreamName: names.resultsDeliveryStream,

@@ -17,6 +17,7 @@ function output(index: number, padding = 0): EncodedOutput {
   const body = {
     dt: '2026-11-23',
     hour: '18',
+    part: '0',
     kind: 'reading',
     id,
     deviceId: `dev-${index % 7}`,
