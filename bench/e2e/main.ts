@@ -13,6 +13,11 @@
  * consumers, as AWS runs beside a real consumer; each phase also reports CPU µs per record in each process,
  * which explains the ratio independently of the shared machine's load. Compare ratios, not absolute rates.
  *
+ * A third catch-up, the floor, runs the same runtime over the same records with a processor that only decodes
+ * each record and forwards it as one line (forwarding-processor.ts): no validation, calculation, detection or
+ * raw archive. Its ratio is what the runtime (leases, GetRecords, Firehose, checkpoints) allows; the gap down
+ * to the pipeline's ratio is the processor's own work and its second output stream.
+ *
  * Both read with the same GetRecords Limit (`max_records`): by default the embedded worker's own default of
  * 1,000. With 10,000 a shard of this size arrives in one or two pages, processed as one long synchronous
  * batch each, and the three processes hardly overlap (ratio 0.34–0.46 against 0.42–0.67 with 1,000 in one
@@ -27,6 +32,7 @@ import { listAllShards } from '../../consumers/leases/shard-sync.ts';
 import { silentLogger } from '../../consumers/observability/logger.ts';
 import { createMetrics } from '../../consumers/observability/metrics.ts';
 import { createRecordProcessor } from '../../consumers/processor/record-processor.ts';
+import type { RecordProcessorApi } from '../../consumers/processor/types.ts';
 import { createRuntimeParts } from '../../consumers/runtimes/runtime.ts';
 import { type LocalStackProcesses, startLocalStackProcess } from '../../local/process/stack-process.ts';
 import { ensureResources } from '../../local/resources.ts';
@@ -38,6 +44,7 @@ import { scanStream } from '../../pipeline/raw-read.ts';
 import { parseSimulationConfig } from '../../sim/config.ts';
 import { runSimulation } from '../../sim/simulate.ts';
 import { eventBridgePort, kinesisPort } from '../../sim/transport.ts';
+import { createForwardingProcessor } from './forwarding-processor.ts';
 
 const records = Number(process.env.BENCH_RECORDS ?? 24_000);
 const shards = Number(process.env.BENCH_SHARDS ?? 4);
@@ -92,6 +99,7 @@ async function startFleet(
   stack: LocalStack,
   clients: AwsClients,
   resources: Awaited<ReturnType<typeof phaseResources>>,
+  createProcessor: () => RecordProcessorApi = createRecordProcessor,
 ) {
   const { names } = resources;
   const parts = await createRuntimeParts(localRuntimeConfig(stack, resources), clients);
@@ -108,7 +116,7 @@ async function startFleet(
       clients,
       sinks: parts.sinks,
       snapshots: parts.snapshots,
-      createProcessor: () => createRecordProcessor(),
+      createProcessor,
       logger: silentLogger,
       metrics: createMetrics({ write: () => {} }),
     },
@@ -178,28 +186,14 @@ async function main(): Promise<void> {
       cpu_us_per_record: ceilingCpu,
     });
 
-    // The rate counts from the moment every shard is leased: start-up (table, shard sync, lease takes) is a
-    // fixed cost of the runner, not throughput, and the ceiling pays nothing like it.
-    const fleet = await startFleet(stack, clients, catchUp);
-    await waitUntil(() => fleet.workers.reduce((n, w) => n + w.heldShards().length, 0) >= shards, 30_000);
-    const cpuBeforePipeline = await cpuNow(stack);
-    const started = performance.now();
-    const inAtStart = fleet.counters.recordsIn;
-    const done = await waitUntil(() => fleet.counters.recordsIn >= total, 150_000);
-    const seconds = (performance.now() - started) / 1000;
-    const pipelineCpu = cpuPerRecord(cpuBeforePipeline, await cpuNow(stack), total - inAtStart);
-    await fleet.stop();
-    const sustained = (fleet.counters.recordsIn - inAtStart) / seconds;
-    emit({
-      phase: 'pipeline',
-      records: fleet.counters.recordsIn,
-      records_before_all_shards_leased: inAtStart,
-      complete: done,
-      seconds,
-      records_per_s: sustained,
-      outputs: fleet.counters.resultsOut,
-      cpu_us_per_record: pipelineCpu,
-    });
+    const pipeline = await drain(stack, clients, catchUp, total, createRecordProcessor);
+    const sustained = pipeline.records_per_s;
+    emit({ phase: 'pipeline', ...pipeline });
+
+    const floorResources = await phaseResources(clients, 'floor');
+    const floorTotal = (await load(clients, floorResources.names.stream, records, Infinity, 1)).expected.sent;
+    const floor = await drain(stack, clients, floorResources, floorTotal, createForwardingProcessor);
+    emit({ phase: 'floor', ...floor });
 
     // 2. Paced: consumers running, records arriving at a fraction of the sustained rate.
     const lagAt: Record<string, unknown> = {};
@@ -244,7 +238,13 @@ async function main(): Promise<void> {
       ceiling_records_per_s: ceiling.recordsPerSecond,
       pipeline_records_per_s: sustained,
       ratio_to_ceiling: sustained / ceiling.recordsPerSecond,
-      cpu_us_per_record: { ceiling: ceilingCpu, pipeline: pipelineCpu },
+      floor_records_per_s: floor.records_per_s,
+      floor_ratio_to_ceiling: floor.records_per_s / ceiling.recordsPerSecond,
+      cpu_us_per_record: {
+        ceiling: ceilingCpu,
+        pipeline: pipeline.cpu_us_per_record,
+        floor: floor.cpu_us_per_record,
+      },
       lag_ms_at_50pct: lagAt['50pct'],
       lag_ms_at_90pct: lagAt['90pct'],
       sustainable_rate_basis:
@@ -255,6 +255,38 @@ async function main(): Promise<void> {
     clients.destroy();
     await stack.stop();
   }
+}
+
+/**
+ * Consumers started on a pre-loaded stream until they have processed `total` records. The rate counts from
+ * the moment every shard is leased: start-up (table, shard sync, lease takes) is a fixed cost of the runner,
+ * not throughput, and the ceiling pays nothing like it.
+ */
+async function drain(
+  stack: LocalStackProcesses,
+  clients: AwsClients,
+  resources: Awaited<ReturnType<typeof phaseResources>>,
+  total: number,
+  createProcessor: () => RecordProcessorApi,
+) {
+  const fleet = await startFleet(stack, clients, resources, createProcessor);
+  await waitUntil(() => fleet.workers.reduce((n, w) => n + w.heldShards().length, 0) >= shards, 30_000);
+  const cpuBefore = await cpuNow(stack);
+  const started = performance.now();
+  const inAtStart = fleet.counters.recordsIn;
+  const complete = await waitUntil(() => fleet.counters.recordsIn >= total, 150_000);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuPerRecord(cpuBefore, await cpuNow(stack), total - inAtStart);
+  await fleet.stop();
+  return {
+    records: fleet.counters.recordsIn,
+    records_before_all_shards_leased: inAtStart,
+    complete,
+    seconds,
+    records_per_s: (fleet.counters.recordsIn - inAtStart) / seconds,
+    outputs: fleet.counters.resultsOut,
+    cpu_us_per_record: cpu,
+  };
 }
 
 /** Latency of every GetRecords call the clients make, ms (an SDK middleware, so nothing else changes). */
