@@ -4,27 +4,65 @@
 import { ConfigError, FleetstreamError } from '../consumers/contract/errors.ts';
 import type { CliCommand } from './command.ts';
 
-const commands: Record<string, () => Promise<CliCommand>> = {
-  local: async () => (await import('./commands/local.ts')).localCommand,
-  corrections: async () => (await import('./commands/corrections.ts')).correctionsCommand,
-  score: async () => (await import('./commands/score.ts')).scoreCommand,
-  simulate: async () => (await import('./commands/simulate.ts')).simulateCommand,
-  start: async () => (await import('./commands/start.ts')).startCommand,
-  replay: async () => (await import('./commands/replay.ts')).replayCommand,
-  schema: async () => (await import('./commands/schema.ts')).schemaCommand,
-  'serve-model': async () => (await import('./commands/serve-model.ts')).serveModelCommand,
-  'train-model': async () => (await import('./commands/train-model.ts')).trainModelCommand,
+/** What `--help` lists; each command's module loads only when it runs (or prints its own usage). */
+interface CommandEntry {
+  /** One line for `fleetstream --help`. */
+  readonly summary: string;
+  readonly load: () => Promise<CliCommand>;
+}
+
+const commands: Record<string, CommandEntry> = {
+  corrections: {
+    summary: 'list correction dead letters and failures, show an item history, redrive after a fix',
+    load: async () => (await import('./commands/corrections.ts')).correctionsCommand,
+  },
+  local: {
+    summary: 'run the embedded AWS-compatible stack with the pipeline resources until Ctrl-C',
+    load: async () => (await import('./commands/local.ts')).localCommand,
+  },
+  replay: {
+    summary: 'rebuild results from TRIM_HORIZON or a timestamp, for the stream or chosen shards',
+    load: async () => (await import('./commands/replay.ts')).replayCommand,
+  },
+  schema: {
+    summary:
+      'print the telemetry event JSON Schema (EventBridge schema registry, JSONSchemaDraft4-compatible)',
+    load: async () => (await import('./commands/schema.ts')).schemaCommand,
+  },
+  score: {
+    summary: 'backtest the in-stream anomaly scorer on a timestamp,value CSV (NAB format)',
+    load: async () => (await import('./commands/score.ts')).scoreCommand,
+  },
+  'serve-model': {
+    summary:
+      'serve a Random Cut Forest over the SageMaker inference container contract (/ping, /invocations)',
+    load: async () => (await import('./commands/serve-model.ts')).serveModelCommand,
+  },
+  simulate: {
+    summary:
+      'simulate a device fleet with labeled faults, send it through EventBridge, write the ground truth',
+    load: async () => (await import('./commands/simulate.ts')).simulateCommand,
+  },
+  start: {
+    summary: 'run the whole pipeline locally: stack, workers, simulator, live progress, accounting summary',
+    load: async () => (await import('./commands/start.ts')).startCommand,
+  },
+  'train-model': {
+    summary: 'train a Random Cut Forest on the raw archive in S3 and write model.json',
+    load: async () => (await import('./commands/train-model.ts')).trainModelCommand,
+  },
 };
 
 function help(): string {
   const names = Object.keys(commands).sort();
+  const width = Math.max(...names.map((name) => name.length));
   return [
     'fleetstream: IoT fleet telemetry → trustworthy results on AWS',
     '',
     'Usage: fleetstream <command> [options]   (fleetstream <command> --help for details)',
     '',
     'Commands:',
-    ...names.map((name) => `  ${name}`),
+    ...names.map((name) => `  ${name.padEnd(width)}  ${commands[name]!.summary}`),
     '',
   ].join('\n');
 }
@@ -67,7 +105,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(help());
     return 2;
   }
-  const load = commands[name === 'help' ? (rest[0] ?? '') : name];
+  const wanted = name === 'help' ? (rest[0] ?? '') : name;
+  // Own properties only: `fleetstream constructor` is an unknown command, not Object's.
+  const load = Object.hasOwn(commands, wanted) ? commands[wanted]!.load : undefined;
   if (name === 'help' && load === undefined) {
     process.stdout.write(help());
     return rest.length === 0 ? 0 : 2;

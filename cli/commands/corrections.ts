@@ -118,7 +118,6 @@ async function peekDeadLetters(clients: AwsClients, dlqUrl: string): Promise<Row
 
 export const correctionsCommand: CliCommand = {
   name: 'corrections',
-  summary: 'list correction dead letters and failures, show an item history, redrive after a fix',
   usage: USAGE,
   async run(argv) {
     try {

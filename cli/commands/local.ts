@@ -26,7 +26,6 @@ const PORT_ORDER: readonly (keyof LocalEndpoints)[] = [
 
 export const localCommand: CliCommand = {
   name: 'local',
-  summary: 'run the embedded AWS-compatible stack with the pipeline resources until Ctrl-C',
   usage: USAGE,
   async run(argv) {
     const { values } = parseArgs({

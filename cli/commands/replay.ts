@@ -54,7 +54,6 @@ export function progressBar(p: PipelineProgress, width = 24): string {
 
 export const replayCommand: CliCommand = {
   name: 'replay',
-  summary: 'rebuild results from TRIM_HORIZON or a timestamp, for the stream or chosen shards',
   usage,
   async run(argv) {
     let stack: StackLine;

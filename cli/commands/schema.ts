@@ -11,7 +11,6 @@ export function telemetryJsonSchema(): string {
 
 export const schemaCommand: CliCommand = {
   name: 'schema',
-  summary: 'print the telemetry event JSON Schema (EventBridge schema registry, JSONSchemaDraft4-compatible)',
   usage: 'fleetstream schema [--output FILE]\n  Prints the JSON Schema of the telemetry event.',
   async run(argv) {
     const { values } = parseArgs({ args: argv, options: { output: { type: 'string', short: 'o' } } });

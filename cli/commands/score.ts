@@ -31,7 +31,6 @@ export function scoreSeries(rows: readonly SeriesRow[], config: Partial<AnomalyC
 
 export const scoreCommand: CliCommand = {
   name: 'score',
-  summary: 'backtest the in-stream anomaly scorer on a timestamp,value CSV (NAB format)',
   usage: [
     'fleetstream score [--input FILE] [--output FILE] [--<setting> N ...]',
     '  Reads timestamp,value rows (stdin when --input is omitted) and writes timestamp,value,anomaly_score',

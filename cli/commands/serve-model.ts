@@ -6,7 +6,6 @@ import type { CliCommand } from '../command.ts';
 
 export const serveModelCommand: CliCommand = {
   name: 'serve-model',
-  summary: 'serve a Random Cut Forest over the SageMaker inference container contract (/ping, /invocations)',
   usage: [
     'fleetstream serve-model [--model-dir DIR] [--port N] [--host ADDR] [--endpoint-name NAME]',
     `  --model-dir      directory holding model.json (default ${SAGEMAKER_MODEL_DIR}, where SageMaker puts it)`,

@@ -99,7 +99,6 @@ async function embeddedStack(bus: string, stream: string): Promise<Destination> 
 
 export const simulateCommand: CliCommand = {
   name: 'simulate',
-  summary: 'simulate a device fleet with labeled faults, send it through EventBridge, write the ground truth',
   usage,
   async run(argv) {
     let values: ReturnType<typeof parse>['values'];

@@ -63,7 +63,6 @@ function parse(argv: string[]) {
 
 export const startCommand: CliCommand = {
   name: 'start',
-  summary: 'run the whole pipeline locally: stack, workers, simulator, live progress, accounting summary',
   usage,
   async run(argv) {
     let simulation: SimulationOverrides;

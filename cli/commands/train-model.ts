@@ -9,7 +9,6 @@ import { integerOption } from '../options.ts';
 
 export const trainModelCommand: CliCommand = {
   name: 'train-model',
-  summary: 'train a Random Cut Forest on the raw archive in S3 and write model.json',
   usage: [
     'fleetstream train-model --output DIR [--bucket B] [--prefix P] [--metrics m1,m2] [forest options]',
     `  --bucket          archive bucket (default ${DEFAULT_NAMES.bucket})`,

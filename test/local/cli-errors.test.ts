@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 
 const bin = path.resolve(import.meta.dirname, '..', '..', 'bin', 'fleetstream.js');
 
@@ -12,6 +13,41 @@ function fleetstream(args: string[]) {
 
 /** A Node stack trace line: what a user must never be handed for their own mistake. */
 const TRACE = /^\s+at .+\(.+:\d+:\d+\)$/m;
+
+describe('fleetstream --help', () => {
+  it('lists every command with its summary, and each command loads and prints its own usage', async () => {
+    const result = fleetstream(['--help']);
+    assert.equal(result.status, 0, result.stderr);
+    const listed = [...result.stdout.matchAll(/^ {2}([a-z-]+) {2,}(\S.*)$/gm)].map(([, name, summary]) => ({
+      name: name!,
+      summary: summary!,
+    }));
+    assert.deepEqual(
+      listed.map((entry) => entry.name),
+      [
+        'corrections',
+        'local',
+        'replay',
+        'schema',
+        'score',
+        'serve-model',
+        'simulate',
+        'start',
+        'train-model',
+      ],
+    );
+    assert.ok(listed.every((entry) => entry.summary.length > 20));
+    const usages = await Promise.all(
+      listed.map(({ name }) =>
+        promisify(execFile)(process.execPath, [bin, name, '--help'], { encoding: 'utf8', timeout: 30_000 }),
+      ),
+    );
+    usages.forEach(({ stdout }, i) => {
+      assert.ok(stdout.startsWith(`fleetstream ${listed[i]!.name} `), stdout.split('\n')[0]);
+    });
+    assert.equal(fleetstream(['constructor']).status, 2);
+  });
+});
 
 describe('fleetstream on bad input', () => {
   it('answers a mistake with one clear line and exit 2, before starting anything', () => {
