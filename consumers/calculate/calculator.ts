@@ -23,9 +23,13 @@ import type { TelemetryDetail } from '../contract/telemetry.ts';
 import type { DeviceHistory } from '../verify/verify.ts';
 import type { BinaryReader, BinaryWriter } from './binary.ts';
 import { type CounterDelta, type CounterRules, counterDelta } from './counter.ts';
+import * as decimal from './decimal.ts';
 import { averagePowerW, dewPointC, ENERGY_METRIC, HUMIDITY_METRIC, TEMPERATURE_METRIC } from './derived.ts';
 import { IdleQueue } from './idle-queue.ts';
 import { WINDOW_METRIC_COLUMNS as COL, resize, WindowPool } from './window-pool.ts';
+
+// Bound once, as in counter.ts.
+const { roundSignificant } = decimal;
 
 /** How many seqs below the highest one are remembered for duplicate detection. */
 export const DEDUP_HORIZON = 128;
@@ -520,11 +524,11 @@ export class DeviceCalculator implements DeviceHistory {
         count,
         min: c[COL.min] as number,
         max: c[COL.max] as number,
-        mean: c[COL.mean] as number,
-        stddev: Math.sqrt((c[COL.m2] as number) / count),
+        mean: roundSignificant(c[COL.mean] as number),
+        stddev: roundSignificant(Math.sqrt((c[COL.m2] as number) / count)),
         first: c[COL.first] as number,
         last: c[COL.last] as number,
-        sumDelta: this.counterRules[i] === undefined ? undefined : pool.sumDelta(slot, i),
+        sumDelta: this.counterRules[i] === undefined ? undefined : roundSignificant(pool.sumDelta(slot, i)),
       };
       metrics[this.metricNames[i] as string] = stats;
     }

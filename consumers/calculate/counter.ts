@@ -3,6 +3,11 @@
  * or implausibly fast is flagged and withheld: it is never reported as consumption.
  */
 import { ReadingFlag } from '../contract/reasons.ts';
+import * as decimal from './decimal.ts';
+
+// Bound once: through a TypeScript loader every use of an imported name is a getter call (see
+// anomaly/scorer.ts), which costs more than the rounding itself.
+const { decimalDifference } = decimal;
 
 export interface CounterRules {
   /** Value at which the counter rolls over, or undefined if it never does. */
@@ -28,7 +33,7 @@ export function counterDelta(
   tsMs: number,
   out: CounterDelta,
 ): CounterDelta {
-  let delta = value - previous;
+  let delta = decimalDifference(value, previous);
   let flag: ReadingFlag | undefined;
   if (delta < 0) {
     const { wrapAt } = rules;
@@ -37,7 +42,7 @@ export function counterDelta(
       previous >= wrapAt * (1 - rules.wrapMarginFraction) &&
       value <= wrapAt * rules.wrapMarginFraction
     ) {
-      delta = wrapAt - previous + value;
+      delta = decimalDifference(value, previous, wrapAt);
       flag = ReadingFlag.CounterWrap;
     } else if (value <= previous * rules.resetFraction) {
       // After a reboot the counter starts again from zero: what it shows now was consumed since then.

@@ -1,4 +1,8 @@
 /** Derived values: pure functions of one reading (and the counter delta before it). */
+import * as decimal from './decimal.ts';
+
+// Bound once, as in counter.ts.
+const { roundSignificant } = decimal;
 
 /** The metric whose deltas are energy, from which average power is derived. */
 export const ENERGY_METRIC = 'energyWh';
@@ -20,5 +24,5 @@ export function dewPointC(temperatureC: number, humidityPct: number): number | u
 /** Average power in W from an energy delta in Wh over elapsed device time in ms. */
 export function averagePowerW(deltaWh: number, elapsedMs: number): number | undefined {
   if (!(elapsedMs > 0)) return undefined;
-  return (deltaWh * 3_600_000) / elapsedMs;
+  return roundSignificant((deltaWh * 3_600_000) / elapsedMs);
 }

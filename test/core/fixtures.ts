@@ -1,4 +1,5 @@
 /** Builders for telemetry records in tests. */
+import { withoutPartitionFields } from '../../consumers/contract/layout.ts';
 import type { StreamRecord } from '../../consumers/contract/outputs.ts';
 
 export const T0 = Date.parse('2026-11-23T12:00:00.000Z');
@@ -63,7 +64,6 @@ export function record(spec: ReadingSpec): StreamRecord {
 /** Parses the result lines of a batch into objects (without the partition fields). */
 export function parseLines(lines: readonly { line: string }[]): Record<string, unknown>[] {
   return lines.map((l) => {
-    const { dt: _dt, hour: _hour, ...rest } = JSON.parse(l.line) as Record<string, unknown>;
-    return rest;
+    return withoutPartitionFields(JSON.parse(l.line) as Record<string, unknown>);
   });
 }
