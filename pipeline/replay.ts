@@ -3,7 +3,7 @@
  *
  * A replay is its own consumer application, so it never fights the live one: its own lease table
  * (`<leaseTable>-replay-<runId>`), its own state snapshots (`state/<stream>/replay-<runId>/…`) and, by
- * default, its own delivery stream writing under `replay/<runId>/results/dt=…/hour=…/`, next to the live
+ * default, its own delivery stream writing under `replay/<runId>/results/dt=…/hour=…/part=…/`, next to the live
  * `results/` so the two can be compared file by file. Same records, same processor, fresh state: the
  * outputs carry the same deterministic ids as the original run's.
  *

@@ -23,8 +23,8 @@ const usage = `fleetstream replay --stack JSON|FILE [options]
                          after this instant (AT_TIMESTAMP)
   --shards ID,ID         replay only these shards (default: every shard)
   --output replay|results
-                         replay (default): write to s3://<bucket>/replay/<run id>/results/dt=…/hour=…/ through a
-                         delivery stream of its own, next to the live results/ for comparison;
+                         replay (default): write to s3://<bucket>/replay/<run id>/results/ (partitioned as
+                         results/ is) through a delivery stream of its own, next to the live results/;
                          results: write into the live results/ (ids are identical, readers keep one per id)
   --workers K            replay workers (default 2)
   --quiet                no progress bar`;

@@ -28,7 +28,7 @@ export interface BatchCounts {
 }
 
 export interface BatchOutcome {
-  /** Results for the results sink (Firehose → `results/dt=…/hour=…/`). */
+  /** Results for the results sink (Firehose → `results/dt=…/hour=…/part=…/`). */
   readonly results: EncodedOutput[];
   /** The accepted events, verbatim, for the raw archive (Firehose → `raw/…`) the correction handler reads. */
   readonly archive: EncodedOutput[];
