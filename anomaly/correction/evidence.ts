@@ -18,6 +18,12 @@ export interface WindowEvidence {
   readonly raw: RawLine[];
 }
 
+/**
+ * Archive read before a window, ms, so counter deltas, `expected` and the previous window are as the stream
+ * saw them: one hour partition. The handler and the verifier default to it.
+ */
+export const DEFAULT_WARMUP_MS = 3_600_000;
+
 export async function loadWindowEvidence(
   store: S3Store,
   config: FleetConfig,

@@ -11,7 +11,7 @@ import { FleetstreamError } from '../../consumers/contract/errors.ts';
 import { partitionPrefix } from '../../consumers/contract/layout.ts';
 import { CorrectionReason, type WindowResult } from '../../consumers/contract/outputs.ts';
 import { encodeOutput } from '../../consumers/processor/encode.ts';
-import { loadWindowEvidence } from './evidence.ts';
+import { DEFAULT_WARMUP_MS, loadWindowEvidence } from './evidence.ts';
 import {
   type CorrectionHistory,
   type HistoryEvent,
@@ -79,7 +79,7 @@ export function correctedObjectKey(window: WindowResult, windowStartMs: number):
 export function createCorrectionHandler(options: CorrectionHandlerOptions): CorrectionHandler {
   const { store, history, config } = options;
   const mode = options.anomalousReadings ?? 'exclude';
-  const warmupMs = options.warmupMs ?? 3_600_000;
+  const warmupMs = options.warmupMs ?? DEFAULT_WARMUP_MS;
   const claimTimeoutMs = options.claimTimeoutMs ?? 300_000;
   const owner = options.owner ?? randomUUID();
   const now = options.now ?? Date.now;

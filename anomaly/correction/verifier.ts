@@ -12,7 +12,7 @@ import {
   type CorrectionRequest,
   type WindowResult,
 } from '../../consumers/contract/outputs.ts';
-import { loadWindowEvidence } from './evidence.ts';
+import { DEFAULT_WARMUP_MS, loadWindowEvidence } from './evidence.ts';
 import { recalculateWindow, windowDifferences } from './recalculate.ts';
 import { readLatestWindows } from './results.ts';
 import type { S3Store } from './s3-store.ts';
@@ -52,7 +52,7 @@ export async function verifyWindows(
   toMs: number,
 ): Promise<VerificationReport> {
   const rate = options.rate ?? 0.05;
-  const warmupMs = options.warmupMs ?? 3_600_000;
+  const warmupMs = options.warmupMs ?? DEFAULT_WARMUP_MS;
   const latest = await readLatestWindows(options.store, fromMs, toMs);
   const mismatches: Mismatch[] = [];
   let checked = 0;

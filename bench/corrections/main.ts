@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { loadWindowEvidence } from '../../anomaly/correction/evidence.ts';
+import { DEFAULT_WARMUP_MS, loadWindowEvidence } from '../../anomaly/correction/evidence.ts';
 import { listFailures } from '../../anomaly/correction/failures.ts';
 import { ensureCorrectionQueues, queueDepth } from '../../anomaly/correction/queues.ts';
 import { readLatestWindowsUnder } from '../../anomaly/correction/results.ts';
@@ -167,7 +167,7 @@ try {
  */
 async function measureEvidenceReads(s3: S3Client, bucket: string, windows: readonly WindowResult[]) {
   const config = parseFleetConfig();
-  const warmupMs = 3_600_000; // the handler's default
+  const warmupMs = DEFAULT_WARMUP_MS;
   const sample = windows.filter((_, i) => i % Math.max(1, Math.floor(windows.length / 20)) === 0);
   let device = 0;
   let everyDevice = 0;

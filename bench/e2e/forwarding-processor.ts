@@ -4,7 +4,7 @@
  * archive. bench:e2e runs it through the same runtime (leases, GetRecords, Firehose, checkpoints) to show what
  * the runtime alone costs against the ceiling, apart from the work the real processor does per record.
  */
-import { partitionOf } from '../../consumers/contract/layout.ts';
+import { devicePartOf, partitionOf } from '../../consumers/contract/layout.ts';
 import type { StreamRecord } from '../../consumers/contract/outputs.ts';
 import type { BatchOutcome, EncodedOutput, RecordProcessorApi } from '../../consumers/processor/types.ts';
 
@@ -22,14 +22,15 @@ export function createForwardingProcessor(): RecordProcessorApi {
       const results: EncodedOutput[] = [];
       for (const record of records) {
         const text = Buffer.from(record.data).toString('utf8');
-        const event = JSON.parse(text) as { detail: { deviceId: string } };
+        const { deviceId } = (JSON.parse(text) as { detail: { deviceId: string } }).detail;
         const { dt, hour } = partitionOf(record.arrivalMs);
+        // The device's own part, so Firehose writes as many objects per flush as for the pipeline's lines.
         results.push({
           id: record.sequenceNumber,
           kind: 'forwarded',
-          deviceId: event.detail.deviceId,
+          deviceId,
           partitionMs: record.arrivalMs,
-          line: `{"dt":"${dt}","hour":"${hour}","part":"0",${text.slice(1)}\n`,
+          line: `{"dt":"${dt}","hour":"${hour}","part":"${devicePartOf(deviceId)}",${text.slice(1)}\n`,
         });
       }
       const counts = { in: records.length, accepted: records.length, rejected: 0, duplicates: 0 };

@@ -5,8 +5,8 @@
 import { ReadingFlag } from '../contract/reasons.ts';
 import * as decimal from './decimal.ts';
 
-// Bound once: through a TypeScript loader every use of an imported name is a getter call (see
-// anomaly/scorer.ts), which costs more than the rounding itself.
+// Bound once, as anomaly/scorer.ts binds its detectors: through a TypeScript loader every use of an
+// imported name can be a getter call, and this runs for every counter reading.
 const { decimalDifference } = decimal;
 
 export interface CounterRules {
