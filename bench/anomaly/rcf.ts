@@ -90,12 +90,18 @@ function computeRawScores(values: readonly number[], options: RcfDetectorOptions
   const shingle = new Shingle(1, forest.params.shingle_size);
   // Until every tree holds a reasonable sample, CoDisp is dominated by how few points there are.
   const warm = Math.min(64, forest.params.num_samples_per_tree);
-  return values.map((value) => {
+  const points: Float64Array[] = [];
+  const pointOf: number[] = [];
+  for (const value of values) {
     const point = shingle.push([value]);
-    if (point === undefined) return Number.NaN;
-    const raw = forest.scoreThenUpdate(point);
-    return forest.sampledPoints > warm ? raw : Number.NaN;
-  });
+    pointOf.push(point === undefined ? -1 : points.length);
+    if (point !== undefined) points.push(point.slice());
+  }
+  // Tree by tree over the whole series, with the scores scoreThenUpdate gives one at a time. A reservoir
+  // takes every point until it is full, so after point k (from 0) every tree holds min(k + 1, S) of them.
+  const raw = forest.scoreThenUpdateAll(points);
+  const samples = forest.params.num_samples_per_tree;
+  return pointOf.map((k) => (k >= 0 && Math.min(k + 1, samples) > warm ? raw[k]! : Number.NaN));
 }
 
 export function rcfSeriesDetector(options: RcfDetectorOptions = {}): SeriesDetector {

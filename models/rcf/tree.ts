@@ -25,7 +25,9 @@
  * from assembly/tree.ts: the same steps as described here, without the bounds and type checks V8 puts on
  * every typed-array access, for ×1.4–1.5 per update and per score and bit-identical results. A forest
  * hands the kernel all the trees an update changes in one call (`TreeArena.changeBatch`), which first walks
- * their paths side by side so their cache misses overlap: ×1.14–1.19 more per update. This file keeps the
+ * their paths side by side so their cache misses overlap: ×1.14–1.19 more per update. A run of points goes
+ * tree by tree instead (forest.ts `updateAll`), one kernel call per change (`changeToStaged`) or per run of
+ * scores (`addCoDispOfStaged`) over points staged in the arena, and misses far less. This file keeps the
  * layout, the snapshot state, the structure checks and the per-node accessors.
  */
 import type { SeededRandom } from './random.ts';
@@ -64,6 +66,8 @@ interface TreeKernel {
   expectedCoDisp(tree: number): number;
   sumCoDisp(first: number, count: number, stride: number): number;
   changeBatch(list: number, count: number): void;
+  changeAt(tree: number, leaf: number, point: number): number;
+  addCoDisp(tree: number, points: number, count: number, sums: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -117,19 +121,31 @@ export class TreeArena {
   private readonly batchAt: number;
   /** `changeBatch`'s records: (tree header, leaf to delete or NONE, the new leaf it writes, scratch). */
   readonly batch: Int32Array;
+  /** Points staged for the tree-by-tree calls (`changeToStaged`, `addCoDispOfStaged`), d values each. */
+  readonly staged: Float64Array;
+  /** One sum per staged point, which `addCoDispOfStaged` adds to. */
+  readonly stagedSums: Float64Array;
+  private readonly stagedAt: number;
+  private readonly stagedSumsAt: number;
 
-  constructor(dimensions: number, maxPoints: number, trees: number) {
+  /** `stagedPoints` sizes the staging area (none by default: a lone tree needs none). */
+  constructor(dimensions: number, maxPoints: number, trees: number, stagedPoints = 0) {
     this.dimensions = dimensions;
     this.maxPoints = maxPoints;
     this.capacity = trees;
     this.layout = treeLayout(dimensions, maxPoints);
-    this.batchAt = Math.ceil((8 * dimensions) / CACHE_LINE) * CACHE_LINE;
-    this.firstTree = Math.ceil((this.batchAt + 16 * trees) / CACHE_LINE) * CACHE_LINE;
+    const line = (bytes: number): number => Math.ceil(bytes / CACHE_LINE) * CACHE_LINE;
+    this.batchAt = line(8 * dimensions);
+    this.stagedAt = line(this.batchAt + 16 * trees);
+    this.stagedSumsAt = line(this.stagedAt + 8 * dimensions * stagedPoints);
+    this.firstTree = line(this.stagedSumsAt + 8 * stagedPoints);
     const bytes = this.firstTree + trees * this.layout.bytes;
     const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
     this.buffer = memory.buffer;
     this.query = new Float64Array(this.buffer, 0, dimensions);
     this.batch = new Int32Array(this.buffer, this.batchAt, 4 * trees);
+    this.staged = new Float64Array(this.buffer, this.stagedAt, dimensions * stagedPoints);
+    this.stagedSums = new Float64Array(this.buffer, this.stagedSumsAt, stagedPoints);
     this.kernel = new WebAssembly.Instance(treeModule(), { env: { memory } })
       .exports as unknown as TreeKernel;
   }
@@ -147,6 +163,24 @@ export class TreeArena {
    */
   changeBatch(count: number): void {
     this.kernel.changeBatch(this.batchAt, count);
+  }
+
+  /**
+   * Removes one copy of `leaf` (none when NONE) from the tree whose header is at `tree`, then inserts staged
+   * point `k`; returns its leaf. The caller owns the same checks as for `changeBatch`.
+   */
+  changeToStaged(tree: number, leaf: number, k: number): number {
+    return this.kernel.changeAt(tree, leaf, this.stagedAt + 8 * this.dimensions * k);
+  }
+
+  /** Adds the tree's expected CoDisp of each staged point from `from` to `from + count − 1` to its `stagedSums` entry. */
+  addCoDispOfStaged(tree: number, from: number, count: number): void {
+    this.kernel.addCoDisp(
+      tree,
+      this.stagedAt + 8 * this.dimensions * from,
+      count,
+      this.stagedSumsAt + 8 * from,
+    );
   }
 
   /** Hands out the next tree's place, its header filled in: the header's offset and its parts' offsets. */

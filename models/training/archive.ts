@@ -175,12 +175,15 @@ export async function trainFromArchive(
   let points = 0;
   for (const readings of series.values()) {
     const shingle = new Shingle(metrics.length, forest.params.shingle_size);
+    const shingles: Float64Array[] = [];
     for (const reading of readings) {
+      // The shingle reuses its buffer, so each point is copied before the next push.
       const point = shingle.push(reading.values);
-      if (point === undefined) continue;
-      forest.update(point);
-      points++;
+      if (point !== undefined) shingles.push(point.slice());
     }
+    // A device's points in order, learned tree by tree: the forest `update` makes, several times faster.
+    forest.updateAll(shingles);
+    points += shingles.length;
   }
   return { forest, report: { ...report, points } };
 }

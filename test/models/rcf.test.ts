@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { quantile } from 'simple-statistics';
 import { SnapshotError } from '../../consumers/contract/errors.ts';
-import { RandomCutForest } from '../../models/rcf/forest.ts';
+import { RandomCutForest, STAGED_POINTS } from '../../models/rcf/forest.ts';
 import { SeededRandom } from '../../models/rcf/random.ts';
 import { TimeDecaySampler } from '../../models/rcf/sampler.ts';
 import {
@@ -429,6 +429,83 @@ describe('random cut forest', () => {
       ),
       { numRuns: 30 },
     );
+  });
+
+  it('the tree-by-tree calls give the scores and the forest of one point at a time', () => {
+    fc.assert(
+      fc.property(
+        pointsOf(2, 1, 150),
+        fc.array(fc.nat({ max: 150 }), { maxLength: 4 }),
+        fc.nat(),
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        (points, cuts, seed, decay) => {
+          const params = { ...small, feature_dim: 2, seed, time_decay: decay };
+          const one = new RandomCutForest(params);
+          const all = new RandomCutForest(params);
+          // Several calls of any length, including empty ones, pick up where the last one stopped.
+          const bounds = [
+            0,
+            ...cuts.map((c) => Math.min(c, points.length)).sort((a, b) => a - b),
+            points.length,
+          ];
+          for (let c = 0; c + 1 < bounds.length; c++) {
+            const run = points.slice(bounds[c], bounds[c + 1]);
+            const probes = run.slice(0, 5);
+            assert.deepEqual(
+              Array.from(all.scoreAll(probes)),
+              probes.map((p) => one.score(p)),
+            );
+            if (c % 2 === 0) {
+              assert.deepEqual(
+                Array.from(all.scoreThenUpdateAll(run)),
+                run.map((p) => one.scoreThenUpdate(p)),
+              );
+            } else {
+              all.updateAll(run);
+              for (const p of run) one.update(p);
+            }
+          }
+          assert.equal(serializeForest(all), serializeForest(one));
+          assert.equal(all.updates, one.updates);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('the tree-by-tree calls stage long inputs in runs, with the same result', () => {
+    const params = { ...small, feature_dim: 1, shingle_size: 1, seed: 5 };
+    const series = Array.from({ length: 2 * STAGED_POINTS + 77 }, (_, i) => [
+      Math.sin(i / 9) + (i % 13) / 50,
+    ]);
+    const one = new RandomCutForest(params);
+    const all = new RandomCutForest(params);
+    assert.deepEqual(
+      Array.from(all.scoreThenUpdateAll(series)),
+      series.map((p) => one.scoreThenUpdate(p)),
+    );
+    assert.deepEqual(
+      Array.from(all.scoreAll(series)),
+      series.map((p) => one.score(p)),
+    );
+    assert.equal(serializeForest(all), serializeForest(one));
+  });
+
+  it('the tree-by-tree calls check every point before changing anything', () => {
+    const forest = new RandomCutForest({ ...small, feature_dim: 2 });
+    forest.updateAll([[1, 2]]);
+    const before = serializeForest(forest);
+    assert.throws(
+      () =>
+        forest.updateAll([
+          [3, 4],
+          [5, Number.POSITIVE_INFINITY],
+        ]),
+      { code: 'MODEL_INPUT_INVALID' },
+    );
+    assert.throws(() => forest.scoreThenUpdateAll([[3, 4], [5]]), { code: 'MODEL_INPUT_INVALID' });
+    assert.equal(serializeForest(forest), before);
+    assert.deepEqual(Array.from(forest.scoreAll([])), []);
   });
 
   it('a different seed gives a different forest', () => {

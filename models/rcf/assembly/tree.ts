@@ -55,6 +55,7 @@ let d: i32 = 0;
 let leafBase: i32 = 0;
 let boxStride: usize = 0;
 let pointStride: usize = 0;
+/** The point being inserted or scored: the header's query point, unless the call names one (changeAt, addCoDisp). */
 let pointAt: usize = 0;
 let sidesAt: usize = 0;
 let navAt: usize = 0;
@@ -324,6 +325,31 @@ function refitSides(node: i32, point: usize, count: i32): i32 {
 /** Expected CoDisp of the tree's query point, which is not in the tree (tree.ts `expectedCoDisp`). */
 export function expectedCoDisp(tree: usize): f64 {
   bind(tree);
+  return coDispOfPoint();
+}
+
+/**
+ * Adds the expected CoDisp of each of `count` points, d doubles apart from `points`, to the double at the
+ * same index from `sums`: one tree's share of a run of scores (forest.ts, tree by tree).
+ */
+export function addCoDisp(tree: usize, points: usize, count: i32, sums: usize): void {
+  bind(tree);
+  for (let k = 0; k < count; k++) {
+    pointAt = points + <usize>k * pointStride;
+    const sum = sums + (<usize>k << 3);
+    store<f64>(sum, load<f64>(sum) + coDispOfPoint());
+  }
+}
+
+/** Removes one copy of `leaf` unless it is NONE, then inserts the point at `point` (d doubles); returns its leaf. */
+export function changeAt(tree: usize, leaf: i32, point: usize): i32 {
+  bind(tree);
+  pointAt = point;
+  if (leaf != NONE) removeLeaf(leaf);
+  return insertQuery();
+}
+
+function coDispOfPoint(): f64 {
   let node = load<i32>(header, ROOT);
   if (node == NONE) return 0;
   let nodeMass = <f64>load<i32>(header, SIZE);
