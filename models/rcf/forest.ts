@@ -157,7 +157,7 @@ export class RandomCutForest {
     points: readonly ArrayLike<number>[],
     mode: { readonly score: boolean; readonly update: boolean },
   ): Float64Array {
-    for (const point of points) this.check(point);
+    for (let k = 0; k < points.length; k++) this.check(points[k]!, k);
     const scores = new Float64Array(mode.score ? points.length : 0);
     const arena = this.arena;
     const sums = arena.stagedSums;
@@ -241,12 +241,17 @@ export class RandomCutForest {
     this.arena.query.set(point);
   }
 
-  private check(point: ArrayLike<number>): void {
+  /** `index` is the point's place in a batch call (from 0), so the error says which point it was. */
+  private check(point: ArrayLike<number>, index = -1): void {
+    const where = (): string => (index >= 0 ? `point ${index + 1}: ` : '');
     if (point.length !== this.dimensions) {
-      throw new ModelInputError(`expected ${this.dimensions} values per point, got ${point.length}`);
+      throw new ModelInputError(
+        `${where()}expected ${this.dimensions} values per point, got ${point.length}`,
+      );
     }
     for (let j = 0; j < point.length; j++) {
-      if (!Number.isFinite(point[j])) throw new ModelInputError(`value ${j} is not a finite number`);
+      if (!Number.isFinite(point[j]))
+        throw new ModelInputError(`${where()}value ${j} is not a finite number`);
     }
   }
 }

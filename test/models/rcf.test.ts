@@ -503,7 +503,10 @@ describe('random cut forest', () => {
         ]),
       { code: 'MODEL_INPUT_INVALID' },
     );
-    assert.throws(() => forest.scoreThenUpdateAll([[3, 4], [5]]), { code: 'MODEL_INPUT_INVALID' });
+    assert.throws(() => forest.scoreThenUpdateAll([[3, 4], [5]]), {
+      code: 'MODEL_INPUT_INVALID',
+      message: 'point 2: expected 2 values per point, got 1',
+    });
     assert.equal(serializeForest(forest), before);
     assert.deepEqual(Array.from(forest.scoreAll([])), []);
   });
