@@ -79,13 +79,16 @@ export function runSimulatedModels(options: SimulatedModelsOptions = {}): Simula
   const forest = new RandomCutForest({ ...params, feature_dim: 1, time_decay: 0 });
   const training = plan(devices, readingsPerDevice, 2, 'none').plan;
   const trainingShingles = new Map<string, Shingle>();
+  const trainingPoints: Float64Array[] = [];
   for (const record of training.records()) {
     if (record.expect !== 'accepted' || record.copy !== 0) continue;
     const value = metricsOf(record)[MODEL_METRIC];
     if (typeof value !== 'number') continue;
     const point = shingleOf(trainingShingles, record.deviceId, shingleSize).push([value]);
-    if (point !== undefined) forest.update(point);
+    // Copied: a shingle reuses its buffer.
+    if (point !== undefined) trainingPoints.push(point.slice());
   }
+  forest.updateAll(trainingPoints);
 
   const { config, plan: run } = plan(devices, readingsPerDevice, 1, 'default');
   const scorer = createMetricAnomalyScorer();
