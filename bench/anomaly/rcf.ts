@@ -17,7 +17,7 @@ import { ScoreCalibrator } from '../../models/calibrate.ts';
 import { createAnomalyCombiner } from '../../models/combine.ts';
 import { RandomCutForest } from '../../models/rcf/forest.ts';
 import type { ForestParams } from '../../models/rcf/params.ts';
-import { Shingle } from '../../models/rcf/shingle.ts';
+import { shingleSeries } from '../../models/rcf/shingle.ts';
 import type { SeriesDetector } from './detector.ts';
 
 export interface RcfDetectorOptions {
@@ -87,21 +87,24 @@ export function rcfScores(
 
 function computeRawScores(values: readonly number[], options: RcfDetectorOptions): number[] {
   const forest = new RandomCutForest({ ...DEFAULT_PARAMS, ...options.params, feature_dim: 1 });
-  const shingle = new Shingle(1, forest.params.shingle_size);
+  const size = forest.params.shingle_size;
   // Until every tree holds a reasonable sample, CoDisp is dominated by how few points there are.
   const warm = Math.min(64, forest.params.num_samples_per_tree);
-  const points: Float64Array[] = [];
-  const pointOf: number[] = [];
-  for (const value of values) {
-    const point = shingle.push([value]);
-    pointOf.push(point === undefined ? -1 : points.length);
-    if (point !== undefined) points.push(point.slice());
-  }
-  // Tree by tree over the whole series, with the scores scoreThenUpdate gives one at a time. A reservoir
-  // takes every point until it is full, so after point k (from 0) every tree holds min(k + 1, S) of them.
-  const raw = forest.scoreThenUpdateAll(points);
+  // Tree by tree over the whole series, with the scores scoreThenUpdate gives one at a time. Point k ends at
+  // row k + size − 1; a reservoir takes every point until it is full, so after point k every tree holds
+  // min(k + 1, S) of them.
+  const raw = forest.scoreThenUpdateAll(
+    shingleSeries(
+      values.map((value) => [value]),
+      1,
+      size,
+    ),
+  );
   const samples = forest.params.num_samples_per_tree;
-  return pointOf.map((k) => (k >= 0 && Math.min(k + 1, samples) > warm ? raw[k]! : Number.NaN));
+  return values.map((_, row) => {
+    const k = row - (size - 1);
+    return k >= 0 && Math.min(k + 1, samples) > warm ? raw[k]! : Number.NaN;
+  });
 }
 
 export function rcfSeriesDetector(options: RcfDetectorOptions = {}): SeriesDetector {

@@ -21,7 +21,7 @@
  */
 import { RandomCutForest, STAGED_POINTS } from '../../models/rcf/forest.ts';
 import { TimeDecaySampler } from '../../models/rcf/sampler.ts';
-import { Shingle } from '../../models/rcf/shingle.ts';
+import { shingleSeries } from '../../models/rcf/shingle.ts';
 import { benchSeries } from './series.ts';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -93,18 +93,12 @@ function textbookUpdate(forest: RandomCutForest, point: Float64Array): void {
   }
 }
 
-function shingled(values: Float64Array, size: number): Float64Array[] {
-  const shingle = new Shingle(1, size);
-  const points: Float64Array[] = [];
-  for (const v of values) {
-    const p = shingle.push([v]);
-    if (p !== undefined) points.push(p.slice());
-  }
-  return points;
-}
-
 const series = benchSeries();
-const points = shingled(series.values, params.shingle_size);
+const points = shingleSeries(
+  Array.from(series.values, (v) => [v]),
+  1,
+  params.shingle_size,
+);
 emit({ stage: 'series', series: series.name, points: points.length, run: RUN, ...params });
 const pointAt = (i: number): Float64Array => points[i % points.length]!;
 /** The run of RUN points that tree-by-tree step `i` after `from` takes. */

@@ -36,3 +36,21 @@ export class Shingle {
     return this.point;
   }
 }
+
+/**
+ * Every shingle of a whole series, each its own copy (what the forest's batch calls take): point k ends at
+ * record k + size − 1, so a series of n records gives max(n − size + 1, 0) points.
+ */
+export function shingleSeries(
+  records: Iterable<ArrayLike<number>>,
+  featureDim: number,
+  size: number,
+): Float64Array[] {
+  const shingle = new Shingle(featureDim, size);
+  const points: Float64Array[] = [];
+  for (const record of records) {
+    const point = shingle.push(record);
+    if (point !== undefined) points.push(point.slice());
+  }
+  return points;
+}

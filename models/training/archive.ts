@@ -12,7 +12,7 @@ import { ConfigError } from '../../consumers/contract/errors.ts';
 import { S3_PREFIXES } from '../../consumers/contract/layout.ts';
 import { RandomCutForest } from '../rcf/forest.ts';
 import type { ForestParams } from '../rcf/params.ts';
-import { Shingle } from '../rcf/shingle.ts';
+import { shingleSeries } from '../rcf/shingle.ts';
 
 export interface ArchiveTrainingOptions {
   /** Created at start-up and injected. */
@@ -174,14 +174,12 @@ export async function trainFromArchive(
   const { series, report } = await readArchiveSeries(options);
   let points = 0;
   for (const readings of series.values()) {
-    const shingle = new Shingle(metrics.length, forest.params.shingle_size);
-    const shingles: Float64Array[] = [];
-    for (const reading of readings) {
-      // The shingle reuses its buffer, so each point is copied before the next push.
-      const point = shingle.push(reading.values);
-      if (point !== undefined) shingles.push(point.slice());
-    }
-    // A device's points in order, learned tree by tree: the forest `update` makes, several times faster.
+    const shingles = shingleSeries(
+      readings.map((reading) => reading.values),
+      metrics.length,
+      forest.params.shingle_size,
+    );
+    // A device's points in order, learned tree by tree: the forest `update` makes, faster (bench:models).
     forest.updateAll(shingles);
     points += shingles.length;
   }

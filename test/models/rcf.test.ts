@@ -14,7 +14,7 @@ import {
   serializeForest,
   snapshotForest,
 } from '../../models/rcf/serialize.ts';
-import { Shingle } from '../../models/rcf/shingle.ts';
+import { Shingle, shingleSeries } from '../../models/rcf/shingle.ts';
 import { RandomCutTree, TreeArena } from '../../models/rcf/tree.ts';
 
 const small = { num_trees: 8, num_samples_per_tree: 32 } as const;
@@ -604,6 +604,28 @@ describe('random cut forest', () => {
       }),
       { numRuns: 10 },
     );
+  });
+
+  it('shingles a whole series into separate points, oldest record first', () => {
+    const points = shingleSeries(
+      [
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, 40],
+      ],
+      2,
+      3,
+    );
+    assert.deepEqual(
+      points.map((p) => Array.from(p)),
+      [
+        [1, 10, 2, 20, 3, 30],
+        [2, 20, 3, 30, 4, 40],
+      ],
+    );
+    assert.notEqual(points[0]!.buffer, points[1]!.buffer);
+    assert.deepEqual(shingleSeries([[1], [2]], 1, 3), []);
   });
 
   it('a shingled series flags a changed shape that no single value would', () => {
