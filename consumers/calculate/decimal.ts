@@ -11,6 +11,12 @@
 /** 10^k for k in 0..22: every one is a double exactly, so scaling by them adds no error of its own. */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 const DIGITS = 15;
+/**
+ * 10^k up to 10^37 as doubles, only to find a value's decimal exponent: above 10^22 they are not exact, but a
+ * value is compared with the same bound every time, so it always gets the same exponent.
+ */
+const EXPONENT_BOUNDS = Array.from({ length: 38 }, (_, k) => Number(`1e${k}`));
+const LARGEST_ROUNDED = EXPONENT_BOUNDS[37]!;
 /** 10^15: a decimal of at most 15 significant digits, scaled to an integer, stays below it. */
 const LIMIT = 1e15;
 
@@ -54,7 +60,9 @@ export function roundSignificant(x: number): number {
   // The decimal exponent by comparisons: Math.log10 is a call into the runtime, several times this loop.
   let exponent = 0;
   if (magnitude >= 1) {
-    while (exponent < 22 && magnitude >= POWERS_OF_TEN[exponent + 1]!) exponent++;
+    // Beyond 1e36 the scale 10^(exponent − 14) is no longer an exact double, so nothing is rounded there.
+    if (magnitude >= LARGEST_ROUNDED) return x;
+    while (magnitude >= EXPONENT_BOUNDS[exponent + 1]!) exponent++;
   } else {
     while (exponent > -22 && magnitude * POWERS_OF_TEN[-exponent]! < 1) exponent--;
   }

@@ -59,6 +59,11 @@ describe('results without floating-point noise', () => {
     assert.equal(roundSignificant(0.1 + 0.2), 0.3);
     assert.equal(roundSignificant(-0), -0);
     assert.equal(roundSignificant(5e-324), 5e-324);
+    // Above 1e22 the exponent once stopped at 22, so these kept 16 digits and a second rounding moved them.
+    assert.equal(roundSignificant(-3.3456169924454764e23), -3.34561699244548e23);
+    assert.equal(roundSignificant(3.8968645470213006e23), 3.8968645470213e23);
+    assert.equal(roundSignificant(-1.2345678901234567e36), -1.23456789012346e36);
+    assert.equal(roundSignificant(5.123456789012345e37), 5.123456789012345e37);
   });
 
   it('readings and windows carry the decimal deltas, power and means', () => {
